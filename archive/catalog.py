@@ -1,0 +1,240 @@
+"""The SQLite catalogue (sqlite-utils): the source of truth for everything ingested.
+
+Tables: documents, files (every path a document was seen at), pages, organisations,
+certificates, audits, auditors, document_auditors, findings, document_codes, failures, meta.
+A document is written in one transaction, replacing what an earlier extraction wrote, so
+re-ingesting changes nothing and an interrupted run leaves no half-written document.
+"""
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Iterator
+
+import sqlite_utils
+
+from . import codes as codes_mod
+from .identifiers import cert_lookup_key
+from .models import Auditor, Document, Finding, Org
+
+SCHEMA_VERSION = 1
+JSON_COLUMNS = ("cert_nos", "fields", "codes", "warnings")
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def org_key(name: str | None, credit_code: str | None) -> str | None:
+    """Organisations are identified by credit code, else by their name without blanks."""
+    if credit_code:
+        return credit_code
+    if name:
+        return "name:" + re.sub(r"\s+", "", name)
+    return None
+
+
+class Catalog:
+    """Typed access to the catalogue database at `path`."""
+
+    def __init__(self, path: Path | str):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(str(self.path), timeout=30, check_same_thread=False)
+        self.db = sqlite_utils.Database(conn)
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA synchronous=NORMAL")
+        self.db.execute("PRAGMA foreign_keys=ON")
+        self._create()
+
+    def close(self) -> None:
+        self.db.conn.close()
+
+    # -- schema ---------------------------------------------------------------------------
+    def _create(self) -> None:
+        db = self.db
+        if "meta" not in db.table_names():
+            db["meta"].create({"key": str, "value": str}, pk="key")
+            db["meta"].insert({"key": "schema_version", "value": str(SCHEMA_VERSION)})
+        db["documents"].create({
+            "id": str, "path": str, "filename": str, "size": int, "pages": int,
+            "doc_type": str, "title": str, "org_name": str, "credit_code": str, "org_id": str,
+            "cert_no": str, "cert_nos": str, "fields": str, "codes": str, "code_table": str,
+            "stage": str, "audit_start": str, "audit_end": str, "issue_date": str,
+            "expiry_date": str, "scope": str, "audit_id": str, "ocr_pages": int, "status": str,
+            "warnings": str, "extractor_version": int, "seconds": float, "ingested_at": str,
+        }, pk="id", if_not_exists=True)
+        db["files"].create({"path": str, "doc_id": str, "size": int, "mtime": float, "seen_at": str},
+                           pk="path", if_not_exists=True)
+        db["pages"].create({"doc_id": str, "number": int, "text": str, "has_text": int,
+                            "has_images": int, "ocr": int, "ocr_confidence": float},
+                           pk=("doc_id", "number"), if_not_exists=True)
+        db["organisations"].create({"id": str, "name": str, "credit_code": str, "names": str,
+                                    "documents": int}, pk="id", if_not_exists=True)
+        db["certificates"].create({"cert_no": str, "lookup_key": str, "org_id": str, "fields": str,
+                                   "issue_date": str, "expiry_date": str, "scope": str,
+                                   "doc_id": str}, pk="cert_no", if_not_exists=True)
+        db["audits"].create({"id": str, "org_id": str, "stage": str, "start": str, "end": str,
+                             "fields": str}, pk="id", if_not_exists=True)
+        db["auditors"].create({"id": str, "name": str, "reg_no": str}, pk="id", if_not_exists=True)
+        db["document_auditors"].create({"doc_id": str, "auditor_id": str, "ord": int, "role": str},
+                                       pk=("doc_id", "auditor_id"), if_not_exists=True)
+        db["findings"].create({"doc_id": str, "ord": int, "clause": str, "field": str,
+                               "severity": str, "statement": str}, pk=("doc_id", "ord"),
+                              if_not_exists=True)
+        db["document_codes"].create({"doc_id": str, "code": str, "ord": int, "major": str,
+                                     "middle": str, "code_table": str},
+                                    pk=("doc_id", "code"), if_not_exists=True)
+        db["failures"].create({"path": str, "sha256": str, "reason": str, "message": str,
+                               "attempts": int, "last_attempt": str}, pk="path", if_not_exists=True)
+        for table, cols in (("documents", ["org_id"]), ("documents", ["doc_type"]),
+                            ("documents", ["cert_no"]), ("document_codes", ["code"]),
+                            ("document_codes", ["middle"]), ("document_codes", ["major"]),
+                            ("findings", ["clause"]), ("certificates", ["lookup_key"]),
+                            ("files", ["doc_id"]), ("document_auditors", ["auditor_id"])):
+            db[table].create_index(cols, if_not_exists=True)
+
+    # -- reading ---------------------------------------------------------------------------
+    def has_document(self, doc_id: str, extractor_version: int | None = None) -> bool:
+        row = self.db.execute("select extractor_version from documents where id = ?", [doc_id]).fetchone()
+        if row is None:
+            return False
+        return extractor_version is None or row[0] == extractor_version
+
+    def document_count(self) -> int:
+        return self.db["documents"].count
+
+    def iter_documents(self) -> Iterator[Document]:
+        for row in self.db.query("select * from documents order by path"):
+            yield self._document(row)
+
+    def get_document(self, doc_id: str) -> Document | None:
+        rows = list(self.db.query("select * from documents where id = ?", [doc_id]))
+        return self._document(rows[0]) if rows else None
+
+    def resolve(self, ref: str) -> list[str]:
+        """Document ids matching an id, an id prefix (≥ 4 characters) or a path."""
+        if re.fullmatch(r"[0-9a-f]{4,64}", ref):
+            ids = [r[0] for r in self.db.execute(
+                "select id from documents where id like ? order by id", [ref + "%"])]
+            if ids:
+                return ids
+        candidates = {ref, str(Path(ref).resolve())}
+        ids = {r[0] for r in self.db.execute(
+            f"select doc_id from files where path in ({','.join('?' * len(candidates))})",
+            list(candidates))}
+        ids |= {r[0] for r in self.db.execute(
+            "select id from documents where path = ? or filename = ?", [ref, ref])}
+        return sorted(ids)
+
+    def pages(self, doc_id: str) -> list[dict[str, Any]]:
+        return list(self.db.query(
+            "select number, text, has_text, has_images, ocr, ocr_confidence from pages "
+            "where doc_id = ? order by number", [doc_id]))
+
+    def failures(self) -> list[dict[str, Any]]:
+        return list(self.db.query("select * from failures order by path"))
+
+    def _document(self, row: dict[str, Any]) -> Document:
+        doc_id = row["id"]
+        auditors = [Auditor(name=r["name"], role=r["role"], reg_no=r["reg_no"]) for r in self.db.query(
+            "select a.name, a.reg_no, da.role from document_auditors da join auditors a "
+            "on a.id = da.auditor_id where da.doc_id = ? order by da.ord", [doc_id])]
+        findings = [Finding(clause=r["clause"], field=r["field"], severity=r["severity"],
+                            statement=r["statement"]) for r in self.db.query(
+            "select * from findings where doc_id = ? order by ord", [doc_id])]
+        data = {k: (json.loads(row[k]) if k in JSON_COLUMNS and row[k] else row[k]) for k in row}
+        return Document(
+            id=doc_id, path=data["path"], filename=data["filename"], pages=data["pages"],
+            doc_type=data["doc_type"], title=data["title"],
+            org=Org(name=data["org_name"], credit_code=data["credit_code"]),
+            cert_no=data["cert_no"], cert_nos=data["cert_nos"] or [], fields=data["fields"] or [],
+            codes=data["codes"] or [], code_table=data["code_table"], stage=data["stage"],
+            audit_start=data["audit_start"], audit_end=data["audit_end"],
+            issue_date=data["issue_date"], expiry_date=data["expiry_date"], scope=data["scope"],
+            auditors=auditors, findings=findings, ocr_pages=data["ocr_pages"] or 0,
+            status=data["status"], warnings=data["warnings"] or [])
+
+    # -- writing ---------------------------------------------------------------------------
+    def record_path(self, path: str, doc_id: str, size: int, mtime: float) -> None:
+        with self.db.conn:
+            self.db["files"].upsert({"path": path, "doc_id": doc_id, "size": size, "mtime": mtime,
+                                     "seen_at": _now()}, pk="path")
+            self.db["failures"].delete_where("path = ?", [path])
+
+    def record_failure(self, path: str, sha256: str | None, reason: str, message: str) -> None:
+        with self.db.conn:
+            old = self.db.execute("select attempts from failures where path = ?", [path]).fetchone()
+            self.db["failures"].upsert({
+                "path": path, "sha256": sha256, "reason": reason, "message": message,
+                "attempts": (old[0] if old else 0) + 1, "last_attempt": _now()}, pk="path")
+
+    def save_document(self, doc: Document, pages: list[dict[str, Any]], size: int, mtime: float,
+                      extractor_version: int, seconds: float) -> None:
+        """Write one document and everything derived from it, replacing an earlier version."""
+        db = self.db
+        oid = org_key(doc.org.name, doc.org.credit_code)
+        audit_id = None
+        if oid and doc.stage and doc.audit_start:
+            audit_id = f"{oid}|{doc.stage}|{doc.audit_start}"
+        with db.conn:
+            self._delete_children(doc.id)
+            db["documents"].upsert({
+                "id": doc.id, "path": doc.path, "filename": doc.filename, "size": size,
+                "pages": doc.pages, "doc_type": doc.doc_type, "title": doc.title,
+                "org_name": doc.org.name, "credit_code": doc.org.credit_code, "org_id": oid,
+                "cert_no": doc.cert_no, "cert_nos": json.dumps(doc.cert_nos, ensure_ascii=False),
+                "fields": json.dumps(doc.fields), "codes": json.dumps(doc.codes),
+                "code_table": doc.code_table, "stage": doc.stage, "audit_start": doc.audit_start,
+                "audit_end": doc.audit_end, "issue_date": doc.issue_date,
+                "expiry_date": doc.expiry_date, "scope": doc.scope, "audit_id": audit_id,
+                "ocr_pages": doc.ocr_pages, "status": doc.status,
+                "warnings": json.dumps(doc.warnings, ensure_ascii=False),
+                "extractor_version": extractor_version, "seconds": round(seconds, 4),
+                "ingested_at": _now()}, pk="id")
+            db["pages"].insert_all(({"doc_id": doc.id, **p} for p in pages), pk=("doc_id", "number"),
+                                   replace=True)
+            for i, code in enumerate(doc.codes):
+                parts = codes_mod.prefixes(code)
+                db["document_codes"].insert({"doc_id": doc.id, "code": code, "ord": i,
+                                             "major": parts[0], "middle": parts[1],
+                                             "code_table": doc.code_table}, replace=True)
+            for i, a in enumerate(doc.auditors):
+                aid = a.reg_no or f"name:{a.name}"
+                db["auditors"].upsert({"id": aid, "name": a.name, "reg_no": a.reg_no}, pk="id")
+                db["document_auditors"].insert({"doc_id": doc.id, "auditor_id": aid, "ord": i,
+                                                "role": a.role}, replace=True)
+            db["findings"].insert_all(
+                ({"doc_id": doc.id, "ord": i, **vars(f)} for i, f in enumerate(doc.findings)),
+                pk=("doc_id", "ord"), replace=True)
+            if oid:
+                self._upsert_org(oid, doc.org)
+            if doc.cert_no and doc.doc_type == "certificate":
+                db["certificates"].upsert({
+                    "cert_no": doc.cert_no, "lookup_key": cert_lookup_key(doc.cert_no),
+                    "org_id": oid, "fields": json.dumps(doc.fields), "issue_date": doc.issue_date,
+                    "expiry_date": doc.expiry_date, "scope": doc.scope, "doc_id": doc.id},
+                    pk="cert_no")
+            if audit_id:
+                db["audits"].upsert({"id": audit_id, "org_id": oid, "stage": doc.stage,
+                                     "start": doc.audit_start, "end": doc.audit_end,
+                                     "fields": json.dumps(doc.fields)}, pk="id")
+            db["failures"].delete_where("path = ?", [doc.path])
+
+    def _upsert_org(self, oid: str, org: Org) -> None:
+        row = self.db.execute("select names from organisations where id = ?", [oid]).fetchone()
+        names = json.loads(row[0]) if row and row[0] else []
+        if org.name and org.name not in names:
+            names.append(org.name)
+        count = self.db.execute("select count(*) from documents where org_id = ?", [oid]).fetchone()[0]
+        self.db["organisations"].upsert({"id": oid, "name": names[0] if names else None,
+                                         "credit_code": org.credit_code,
+                                         "names": json.dumps(names, ensure_ascii=False),
+                                         "documents": count}, pk="id")
+
+    def _delete_children(self, doc_id: str) -> None:
+        for table in ("pages", "document_codes", "document_auditors", "findings"):
+            self.db[table].delete_where("doc_id = ?", [doc_id])

@@ -1,0 +1,170 @@
+"""Field extraction: pages of normalised text (and tables) → the document object's fields.
+
+Rules are written from the domain (the labels real forms use, table headers, identifier formats),
+not from one template; a value that cannot be read with confidence stays `None`.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date
+
+from .. import codes as codes_mod
+from .. import identifiers
+from ..dates import find_date_range, find_dates
+from ..models import Auditor, Finding, Org
+from ..pdf import Page
+from ..text import compact
+from . import doctype, labels, people, stage
+from .findings import findings_from_form, findings_from_table
+from .schemes import fields_in
+
+_ORG_SUFFIX = re.compile(
+    r"(有限责任公司|股份有限公司|有限公司|公司|集团|厂|研究院|研究所|设计院|医院|学校|学院|大学|中心|合作社|"
+    r"事务所|协会|商行|商店|门市部|经营部|分公司|Co\.,?\s*Ltd\.?|Limited|Inc\.?)$", re.I)
+_ORG_SHAPE = re.compile(r"^[\u4e00-\u9fffA-Za-z0-9()·&.,\- ]{4,80}$")
+_STRONG_ORG = ("受审核方", "受审核方名称", "组织名称", "受审核组织", "受审核组织名称", "获证组织",
+               "获证组织名称", "申请组织", "申请组织名称")
+
+
+@dataclass
+class Extracted:
+    doc_type: str | None = None
+    title: str | None = None
+    org: Org = field(default_factory=Org)
+    cert_no: str | None = None
+    cert_nos: list[str] = field(default_factory=list)
+    fields: list[str] = field(default_factory=list)
+    codes: list[str] = field(default_factory=list)
+    code_table: str | None = None
+    stage: str | None = None
+    audit_start: str | None = None
+    audit_end: str | None = None
+    issue_date: str | None = None
+    expiry_date: str | None = None
+    scope: str | None = None
+    auditors: list[Auditor] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+def wants_tables(page_text: str) -> bool:
+    """Pages worth the slow table reader: a findings table or a team table header."""
+    for line in page_text.split("\n"):
+        c = compact(line)
+        if len(c) > 60:
+            continue
+        if "条款" in c and re.search(r"描述|事实|不符合项", c) and not c.startswith("条款"):
+            return True
+        if "姓名" in c and re.search(r"身份|角色|职务|组别|分工", c):
+            return True
+    return False
+
+
+def _clean_org(value: str) -> str:
+    value = re.sub(r"\((?:盖章|公章|签章|签字|印章|章)\)", "", value)
+    value = re.split(r"\s{2,}|(?<=[公司厂])\s", value)[0]
+    return value.strip(" .,;:、")
+
+
+def find_org_name(lines: list[str]) -> str | None:
+    pattern = labels.label_re(labels.ORG)
+    for line in lines:
+        for m in pattern.finditer(line):
+            label = compact(m.group(0)).rstrip(":")
+            label = re.sub(r"\(.*", "", label)
+            value = labels.cut_at_next_label(line[m.end():])
+            value = _clean_org(value)
+            if not value or not _ORG_SHAPE.match(value) or not re.search(r"[\u4e00-\u9fff]", value):
+                continue
+            if _ORG_SUFFIX.search(value) or label in _STRONG_ORG:
+                return value
+    whole = "\n".join(lines[:40])
+    m = re.search(r"兹证明\s*:?\s*\n?\s*([^\n]{4,60}?)(?:\s|$|的|\()", whole)
+    if m and _ORG_SUFFIX.search(_clean_org(m.group(1))):
+        return _clean_org(m.group(1))
+    return None
+
+
+def find_credit_code(lines: list[str], text: str) -> str | None:
+    for _, value in labels.find_values(lines, labels.CREDIT):
+        found = identifiers.find_credit_codes(value.replace(" ", ""))
+        if found:
+            return found[0]
+    found = identifiers.find_credit_codes(text)
+    return found[0] if found else None
+
+
+def find_fields(lines: list[str], title: str | None, text: str) -> list[str]:
+    """Fields from where forms state them (labels, the title, Q:/E:/S: code prefixes), else the text."""
+    labelled = " ".join(v for _, v in labels.find_values(lines, labels.FIELDS))
+    prefixed = " ".join(m.field for m in codes_mod.find_codes(text) if m.field)
+    return fields_in(" ".join([labelled, title or "", prefixed])) or fields_in(text)
+
+
+def _iso(d: date | None) -> str | None:
+    return d.isoformat() if d else None
+
+
+def _labelled_date(lines: list[str], labs: tuple[str, ...]) -> date | None:
+    for _, value in labels.find_values(lines, labs):
+        dates = find_dates(value)
+        if dates:
+            return dates[0]
+    return None
+
+
+def extract(pages: list[Page]) -> Extracted:
+    """Everything the document object says about a document, read from its pages."""
+    out = Extracted()
+    lines = [line for p in pages for line in p.text.split("\n")]
+    text = "\n".join(p.text for p in pages)
+    tables = [t for p in pages for t in p.tables]
+    if not lines:
+        return out
+    first = pages[0].text.split("\n") if pages else []
+    out.doc_type, out.title = doctype.classify(first)
+
+    out.org = Org(name=find_org_name(lines), credit_code=find_credit_code(lines, text))
+    out.cert_nos = identifiers.find_cert_nos(text)
+    out.cert_no = out.cert_nos[0] if out.cert_nos else None
+    out.fields = find_fields(lines, out.title, text)
+    out.stage = stage.find_stage(lines, out.title)
+
+    for _, value in labels.find_values(lines, labels.AUDIT_DATES):
+        found = find_date_range(value)
+        if found:
+            out.audit_start, out.audit_end = _iso(found[0]), _iso(found[1])
+            break
+    issued = _labelled_date(lines, labels.ISSUED)
+    expires = _labelled_date(lines, labels.EXPIRES)
+    if out.doc_type == "certificate":
+        out.issue_date, out.expiry_date = _iso(issued), _iso(expires)
+
+    scope_hits = labels.find_values(lines, labels.SCOPE, colon_required=True)
+    if scope_hits:
+        i, first_value = scope_hits[0]
+        line = lines[i]
+        start = labels.label_re(labels.SCOPE, True).search(line)
+        out.scope = labels.block_value(lines, i, labels.cut_at_next_label(line[start.end():])) \
+            if start else first_value
+        out.scope = out.scope or None
+
+    mentioned = list(dict.fromkeys(m.code for m in codes_mod.find_codes(text)))
+    day = (date.fromisoformat(out.audit_start) if out.audit_start else issued)
+    if day is None:
+        all_dates = find_dates(text)
+        day = all_dates[0] if all_dates else None
+    out.codes, out.code_table, warnings = codes_mod.resolve_codes(mentioned, day)
+    out.warnings += warnings
+
+    out.auditors = people.find_team(lines, tables)
+
+    doc_field = out.fields[0] if len(out.fields) == 1 else None
+    if out.doc_type in ("ncr", "observation"):
+        out.findings = findings_from_form(lines, doc_field, out.doc_type == "observation")
+    for table in tables:
+        if out.doc_type in ("ncr", "observation") and out.findings:
+            break
+        out.findings += findings_from_table(table, doc_field)
+    return out

@@ -1,0 +1,38 @@
+"""Tick boxes printed on forms: `□初审 ☑监督 □再认证`, `一般☑ 严重□`."""
+from __future__ import annotations
+
+import re
+
+CHECKED = "☑✓✔√■☒▣●⊠"
+UNCHECKED = "□☐○◻"
+_MARK = re.compile(f"([{CHECKED}{UNCHECKED}])")
+
+
+def has_boxes(text: str) -> bool:
+    return bool(_MARK.search(text))
+
+
+def checked_options(text: str) -> list[str]:
+    """The option texts marked as ticked; [] when the text has no boxes."""
+    parts = _MARK.split(text)
+    if len(parts) < 3:
+        return []
+    marks_first = not parts[0].strip()
+    out = []
+    for i in range(1, len(parts), 2):
+        mark = parts[i]
+        if mark not in CHECKED:
+            continue
+        option = parts[i + 1] if marks_first else parts[i - 1]
+        # An option is the words up to the next blank (for marks after, the last word before).
+        words = option.split()
+        if words:
+            out.append(words[0] if marks_first else words[-1])
+    return out
+
+
+def resolve(text: str) -> str:
+    """The text with unticked options removed, when it has boxes; else unchanged."""
+    if not has_boxes(text):
+        return text
+    return " ".join(checked_options(text))

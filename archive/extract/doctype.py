@@ -1,0 +1,53 @@
+"""Document type and title, from the heading of the first page.
+
+Forms put their name in a heading line (`审核计划`, `不符合报告`, `质量管理体系认证证书`); the rules
+are ordered from specific to general (不符合报告 before 审核报告, 文件审查报告 before both).
+"""
+from __future__ import annotations
+
+import re
+
+from ..text import compact
+
+# (doc_type, pattern on a whitespace-free heading line), most specific first.
+RULES: tuple[tuple[str, str], ...] = (
+    ("attendance", r"签到表|签到记录|会议签到|首末次会议|首次会议.*末次会议"),
+    ("ncr", r"不符合(项)?(报告|通知|记录)|不合格(项)?报告|不符合项$"),
+    ("observation", r"观察项(报告|记录|通知)?|观察事项"),
+    ("document_review", r"文件(审查|审核|评审)(报告|记录|表)|体系文件审查"),
+    ("audit_programme", r"审核方案|(审核)?任务(下达)?书|审核任务通知|审核派遣"),
+    ("audit_notice", r"审核通知(书|单)?|现场审核通知"),
+    ("audit_plan", r"审核(计划|日程)(书|表)?|审核日程安排"),
+    ("checklist", r"检查(单|表)|审核(记录|检查)(表|单)?|现场审核记录"),
+    ("contract_review", r"(申请|合同)评审(表|记录)?|认证合同|合同书|受理(通知|决定)|人日(确认|核定)"),
+    ("application", r"认证申请(书|表)|申请(书|表)$|认证申请"),
+    ("decision", r"认证决定|评定(报告|表|记录)|评议(报告|表|记录)|技术委员会|认证批准|注册批准|认证评价"),
+    ("audit_report", r"审核报告"),
+    ("certificate", r"认证证书|注册证书|证书$|^证书|CERTIFICATE"),
+)
+_COMPILED = tuple((t, re.compile(p, re.I)) for t, p in RULES)
+HEADING_LINES = 12
+
+
+def _is_heading(line: str) -> bool:
+    c = compact(line)
+    return 2 <= len(c) <= 40 and ":" not in c
+
+
+def classify(first_page_lines: list[str]) -> tuple[str | None, str | None]:
+    """(doc_type, title) from the first page's lines; ("other", first heading) if none matches."""
+    head = first_page_lines[:HEADING_LINES]
+    for line in head:
+        if not _is_heading(line):
+            continue
+        c = compact(line)
+        for doc_type, pattern in _COMPILED:
+            if pattern.search(c):
+                return doc_type, line.strip()
+    whole = compact("".join(first_page_lines[:40]))
+    if "兹证明" in whole:
+        return "certificate", None
+    if not first_page_lines:
+        return None, None
+    title = next((l.strip() for l in head if _is_heading(l) and re.search(r"[\u4e00-\u9fff]", l)), None)
+    return "other", title

@@ -1,0 +1,162 @@
+"""The audit team: names, roles (leader / member / expert) and CCAA registration numbers.
+
+Read from team tables (header row 姓名 | 组内身份 | 注册号 …), from rows a table became in the text
+layer (`张三 组长 2021-N1QMS-1234567 17.10.02`), and from labelled lines (`审核组长：张三`).
+"""
+from __future__ import annotations
+
+import re
+
+from .. import identifiers
+from ..models import Auditor
+from ..text import compact
+from . import labels
+
+SURNAMES_1 = set(
+    "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任"
+    "沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔"
+    "向汤常温康施文牛樊葛邢安齐易乔伍庞颜倪庄聂章鲁岳翟殷詹申欧耿关兰焦俞左柳甘祝包宁尚符舒阮柯纪梅童"
+    "凌毕单季裴霍涂成苗谷盛曲翁冉骆蓝路游辛靳管柴蒙鲍华喻祁蒲房滕屈饶解牟艾尤阳时穆农司卓古吉缪简车项"
+    "连芦麦褚娄窦戚岑景党宫费卜冷晏席卫米柏宗瞿桂全佟应臧闵苟邬边卞姬师和仇栾隋商刁沙荣巫寇桑郎甄丛仲"
+    "虞敖巩明佘池查麻苑迟邝官封谈匡鞠惠荆乐冀郁胥南班储原栗燕楚鄢劳谌奚皮粟冼蔺楼盘满闻位厉伊仝区郜"
+    "海阚花权强帅屠豆朴盖练廉禹井祖漆巴丰支卿国狄平计索宣晋相初门云容敬来扈晁芮都普阙浦戈伏鹿薄邸雍辜"
+    "羊阿乌母裘亓修邰赫杭况那宿鲜印逯隆茹诸战慕危玉银亢嵇公哈湛宾戎勾茅利於呼居揭干但尉冶斯元束檀衣信"
+    "展阴昝智幸奉植衡富尧闭由")
+SURNAMES_2 = ("欧阳", "司马", "上官", "诸葛", "东方", "皇甫", "尉迟", "公孙", "慕容", "长孙", "宇文",
+              "司徒", "夏侯", "令狐", "端木", "独孤", "南宫", "西门", "澹台", "万俟")
+NOT_NAMES = {"审核员", "组长", "组员", "专家", "技术专家", "成员", "签字", "签名", "日期", "时间",
+             "姓名", "注册号", "见附件", "见附表", "无", "暂无", "待定", "全体", "部门", "负责人"}
+ROLE_WORDS = (("leader", ("审核组组长", "审核组长", "组长", "审核组长(注册)")),
+              ("expert", ("技术专家", "专家")),
+              ("member", ("审核组成员", "审核组员", "组员", "成员", "审核员", "实习审核员", "见习审核员")))
+_NAME = r"[\u4e00-\u9fff]{2,4}"
+_HEADER_NAME = ("姓名", "审核员姓名", "人员", "审核员")
+_HEADER_ROLE = ("组内身份", "组内职务", "组内角色", "身份", "角色", "职务", "审核组职务", "组别", "岗位",
+                "分工", "审核组身份")
+_HEADER_REG = ("注册号", "注册证书号", "注册证号", "注册编号", "资格证书号", "证书号", "CCAA注册号",
+               "注册资格", "资格号")
+
+
+def is_person_name(text: str) -> bool:
+    """A Chinese personal name: 2–4 Han characters starting with a known surname."""
+    if not re.fullmatch(_NAME, text) or text in NOT_NAMES:
+        return False
+    if text[:2] in SURNAMES_2:
+        return len(text) >= 3
+    return text[0] in SURNAMES_1 and len(text) <= 3
+
+
+def role_of(word: str) -> str | None:
+    c = compact(word)
+    for role, words in ROLE_WORDS:
+        if c in words or any(c.startswith(w) for w in words if len(w) >= 2 and len(c) <= len(w) + 3):
+            return role
+    return None
+
+
+def _add(team: list[Auditor], name: str, role: str | None, reg_no: str | None) -> None:
+    for a in team:
+        if a.name == name:
+            a.role = a.role or role
+            a.reg_no = a.reg_no or reg_no
+            return
+    team.append(Auditor(name=name, role=role, reg_no=reg_no))
+
+
+def _column(header: list[str], words: tuple[str, ...]) -> int | None:
+    for i, cell in enumerate(header):
+        if compact(cell) in words:
+            return i
+    for i, cell in enumerate(header):
+        if any(w in compact(cell) for w in words if len(w) >= 2):
+            return i
+    return None
+
+
+def team_from_table(table: list[list[str]], team: list[Auditor]) -> bool:
+    """Rows of a team table, found by its header; True when the table was one."""
+    for h, header in enumerate(table[:3]):
+        name_col = _column(header, _HEADER_NAME)
+        role_col = _column(header, _HEADER_ROLE)
+        if name_col is None or role_col is None or name_col == role_col:
+            continue
+        reg_col = _column(header, _HEADER_REG)
+        for row in table[h + 1:]:
+            if max(name_col, role_col) >= len(row):
+                continue
+            name = compact(row[name_col])
+            role = role_of(row[role_col])
+            if not is_person_name(name) or role is None:
+                continue
+            reg = None
+            if reg_col is not None and reg_col < len(row):
+                regs = identifiers.find_reg_nos(row[reg_col])
+                reg = regs[0][2] if regs else None
+            _add(team, name, role, reg)
+        return True
+    return False
+
+
+_ROW = re.compile(rf"^(?:\d{{1,2}}[.、)]?\s+)?(?:(?P<name1>{_NAME})\s+(?P<role1>[\u4e00-\u9fff]{{2,6}})"
+                  rf"|(?P<role2>[\u4e00-\u9fff]{{2,6}})\s+(?P<name2>{_NAME}))(?=\s|$)")
+
+
+def team_from_rows(lines: list[str], team: list[Auditor]) -> None:
+    """Table rows flattened to text: a name and a role word side by side, a reg. no. on the line."""
+    for line in lines:
+        m = _ROW.match(line)
+        if not m:
+            continue
+        name = m.group("name1") or m.group("name2")
+        role = role_of(m.group("role1") or m.group("role2"))
+        if role is None or not is_person_name(name):
+            continue
+        regs = identifiers.find_reg_nos(line)
+        _add(team, name, role, regs[0][2] if regs else None)
+
+
+_SPLIT = re.compile(r"[、,;/\s]+")
+
+
+def _names_with_regs(value: str) -> list[tuple[str, str | None]]:
+    """`张三(2021-N1QMS-1234567)、李四` → [(张三, reg), (李四, None)]."""
+    out = []
+    value = re.sub(r"\(([^)]*)\)", lambda m: " (" + m.group(1).replace(" ", "") + ") ", value)
+    tokens = [t for t in _SPLIT.split(value) if t]
+    for tok in tokens:
+        if tok.startswith("(") and out:
+            regs = identifiers.find_reg_nos(tok)
+            if regs:
+                out[-1] = (out[-1][0], regs[0][2])
+            continue
+        if is_person_name(tok):
+            out.append((tok, None))
+        else:
+            regs = identifiers.find_reg_nos(tok)
+            if regs and out:
+                out[-1] = (out[-1][0], regs[0][2])
+    return out
+
+
+def team_from_labels(lines: list[str], team: list[Auditor]) -> None:
+    """`审核组长：张三（2021-N1QMS-1234567）`, `组员：李四、王五`, `审核员：赵六` (role unknown)."""
+    by_label = {l: "leader" for l in labels.LEADER}
+    by_label |= {l: "member" for l in labels.MEMBER}
+    by_label |= {l: "expert" for l in labels.EXPERT}
+    by_label |= {l: None for l in labels.AUDITOR}
+    pattern = labels.label_re(tuple(by_label), colon_required=True)
+    for line in lines:
+        for m in pattern.finditer(line):
+            label = re.sub(r"\(.*", "", m.group(0)).rstrip(": ").strip()
+            role = by_label.get(label)
+            for name, reg in _names_with_regs(labels.cut_at_next_label(line[m.end():])):
+                _add(team, name, role, reg)
+
+
+def find_team(lines: list[str], tables: list[list[list[str]]]) -> list[Auditor]:
+    team: list[Auditor] = []
+    for table in tables:
+        team_from_table(table, team)
+    team_from_rows(lines, team)
+    team_from_labels(lines, team)
+    return team

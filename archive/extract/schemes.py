@@ -1,0 +1,50 @@
+"""Certification fields (认证领域) a text names: by standard number, Chinese name or abbreviation."""
+from __future__ import annotations
+
+import re
+
+from .. import identifiers
+from ..codes import FIELD_PREFIX_RE, PREFIX_FIELD
+
+# (field, pattern). Standard numbers allow the blanks and slashes that forms put in them.
+_STD = r"(?:GB\s*/?\s*T|ISO(?:\s*/\s*IEC)?|IEC|OHSAS)\s*"
+PATTERNS: tuple[tuple[str, str], ...] = (
+    ("QMS", rf"{_STD}19001|ISO\s*9001|质量管理体系|(?<![A-Za-z])QMS(?![A-Za-z])"),
+    ("EMS", rf"{_STD}24001|ISO\s*14001|环境管理体系|(?<![A-Za-z])EMS(?![A-Za-z])"),
+    ("OHSMS", rf"{_STD}(?:45001|28001)|ISO\s*45001|OHSAS\s*18001|职业健康安全管理体系|"
+              r"(?<![A-Za-z])OHS(?:MS)?(?![A-Za-z])"),
+    ("FSMS", rf"{_STD}22000|食品安全管理体系|(?<![A-Za-z])FSMS(?![A-Za-z])"),
+    ("HACCP", r"GB\s*/?\s*T\s*27341|(?<![A-Za-z])HACCP(?![A-Za-z])|危害分析与关键控制点"),
+    ("ISMS", rf"{_STD}(?:27001|22080)|信息安全管理体系|(?<![A-Za-z])ISMS(?![A-Za-z])"),
+    ("ITSMS", rf"{_STD}(?:20000|24405)|信息技术服务管理体系|(?<![A-Za-z])ITSMS(?![A-Za-z])"),
+    ("EnMS", rf"{_STD}23331|ISO\s*50001|能源管理体系|(?<![A-Za-z])EnMS(?![A-Za-z])"),
+    ("IPMS", r"GB\s*/?\s*T\s*29490|知识产权管理体系|(?<![A-Za-z])IPMS(?![A-Za-z])"),
+    ("MMS", rf"{_STD}10012|测量管理体系|(?<![A-Za-z])MMS(?![A-Za-z])"),
+    ("SERVICE", r"GB\s*/?\s*T\s*27922|售后服务(?:认证|体系|评价|服务认证)?|商品售后服务"),
+    ("PRODUCT", r"产品认证|CCC认证|强制性产品认证|有机产品认证"),
+)
+_COMPILED = tuple((f, re.compile(p, re.I)) for f, p in PATTERNS)
+_COMBINED = re.compile(r"三体系|(?<![A-Za-z])QES(?![A-Za-z])|QEO(?![A-Za-z])|(?<![A-Za-z])Q/E/S(?![A-Za-z])|(?<![A-Za-z])QEMS(?![A-Za-z])")
+_LETTERS = re.compile(r"(?<![A-Za-z0-9])([QES](?:\s*[/、+,]\s*[QES]){1,2})(?![A-Za-z0-9])")
+ORDER = ("QMS", "EMS", "OHSMS", "FSMS", "HACCP", "ISMS", "ITSMS", "EnMS", "IPMS", "MMS",
+         "SERVICE", "PRODUCT")
+
+
+def _mask_identifiers(text: str) -> str:
+    """Blank auditor registration numbers: `2019-2-EMS-1056789` names a person's field, not the doc's."""
+    for start, end, _ in reversed(identifiers.find_reg_nos(text)):
+        text = text[:start] + " " * (end - start) + text[end:]
+    return text
+
+
+def fields_in(text: str) -> list[str]:
+    """The fields named in the text, in the canonical order."""
+    text = _mask_identifiers(text)
+    found = {f for f, p in _COMPILED if p.search(text)}
+    if _COMBINED.search(text):
+        found |= {"QMS", "EMS", "OHSMS"}
+    for m in _LETTERS.finditer(text):
+        found |= {PREFIX_FIELD[ch] for ch in re.findall(r"[QES]", m.group(1))}
+    for m in FIELD_PREFIX_RE.finditer(text):
+        found.add(PREFIX_FIELD[m.group(1).upper()])
+    return [f for f in ORDER if f in found]

@@ -1,0 +1,1 @@
+"""Mining the catalogue: cases, summaries, scope suggestions, auditor matching, training packs."""

@@ -1,0 +1,127 @@
+"""PDF → pages of normalised text (pypdfium2), plus tables (pdfplumber) on the pages that need them.
+
+pypdfium2 reads the text layer at hundreds of pages a second; pdfplumber is ~30× slower, so it
+is opened only for pages the caller asks tables of. Errors become `PdfError` with a reason a
+person can act on (empty, not a PDF, encrypted, damaged).
+"""
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import pypdfium2 as pdfium
+import pypdfium2.raw as pdfium_c
+
+from .text import normalise
+
+Table = list[list[str]]
+# Pages with fewer visible characters than this count as having no text layer.
+MIN_TEXT_CHARS = 8
+
+
+class PdfError(Exception):
+    """A file that cannot be read as a PDF; `reason` is a short machine-readable word."""
+
+    def __init__(self, reason: str, message: str):
+        super().__init__(message)
+        self.reason = reason
+
+
+@dataclass
+class Page:
+    number: int                      # 1-based
+    text: str                        # normalised
+    has_text: bool
+    has_images: bool = False
+    tables: list[Table] = field(default_factory=list)
+
+
+def _check_signature(data: bytes) -> None:
+    if not data:
+        raise PdfError("empty", "empty file (0 bytes)")
+    head = data[:1024]
+    if b"%PDF-" not in head:
+        sample = head[:16].decode("latin-1").strip() or "binary data"
+        raise PdfError("not_pdf", f"not a PDF: no %PDF- signature (starts with {sample!r})")
+
+
+def _open(data: bytes) -> pdfium.PdfDocument:
+    try:
+        return pdfium.PdfDocument(data)
+    except pdfium.PdfiumError as exc:
+        text = str(exc)
+        if "password" in text.lower():
+            raise PdfError("encrypted", "encrypted: the PDF needs a password to open") from exc
+        if b"%%EOF" not in data[-2048:]:
+            raise PdfError("truncated", f"truncated or damaged: {text}") from exc
+        raise PdfError("damaged", f"damaged PDF: {text}") from exc
+
+
+def _page_has_images(page: pdfium.PdfPage) -> bool:
+    return any(True for _ in page.get_objects(filter=[pdfium_c.FPDF_PAGEOBJ_IMAGE], max_depth=2))
+
+
+def read_pdf(data: bytes, want_tables: Callable[[str], bool] | None = None,
+             max_pages: int = 5000) -> list[Page]:
+    """Read every page's text; fill `tables` for pages where `want_tables(text)` is true."""
+    _check_signature(data)
+    pdf = _open(data)
+    try:
+        count = len(pdf)
+        if count == 0:
+            raise PdfError("damaged", "the PDF has no pages")
+        if count > max_pages:
+            raise PdfError("too_large", f"{count} pages: more than the limit of {max_pages}")
+        pages = []
+        for index in range(count):
+            page = pdf[index]
+            try:
+                textpage = page.get_textpage()
+                raw = textpage.get_text_range()
+                textpage.close()
+                text = normalise(raw)
+                has_text = sum(not ch.isspace() for ch in text) >= MIN_TEXT_CHARS
+                has_images = False if has_text else _page_has_images(page)
+            finally:
+                page.close()
+            pages.append(Page(index + 1, text, has_text, has_images))
+    finally:
+        pdf.close()
+    if want_tables:
+        wanted = [p.number for p in pages if p.has_text and want_tables(p.text)]
+        if wanted:
+            for number, tables in read_tables(data, wanted).items():
+                pages[number - 1].tables = tables
+    return pages
+
+
+def read_tables(data: bytes, page_numbers: list[int]) -> dict[int, list[Table]]:
+    """Ruled tables of the given pages (1-based), cells normalised, empty cells as ""."""
+    import pdfplumber
+
+    out: dict[int, list[Table]] = {}
+    with pdfplumber.open(io.BytesIO(data), pages=page_numbers) as pdf:
+        for page in pdf.pages:
+            tables = []
+            for table in page.extract_tables():
+                rows = [[normalise(cell or "").replace("\n", "") for cell in row] for row in table]
+                rows = [r for r in rows if any(r)]
+                if rows:
+                    tables.append(rows)
+            out[page.page_number] = tables
+            page.close()
+    return out
+
+
+def render_png(path: Path, page_number: int, scale: float = 1.5) -> bytes:
+    """One page as PNG bytes (for the UI and OCR)."""
+    pdf = pdfium.PdfDocument(str(path))
+    try:
+        image = pdf[page_number - 1].render(scale=scale).to_pil()
+        buf = io.BytesIO()
+        image.save(buf, format="PNG")
+        return buf.getvalue()
+    finally:
+        pdf.close()

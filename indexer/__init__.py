@@ -1,0 +1,1 @@
+"""Full-text search over the catalogue (Whoosh): analyzer, schema, building, queries."""

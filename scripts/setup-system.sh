@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# System packages the project needs on a fresh Debian machine: a CJK TrueType font that reportlab
+# can embed (the sample-archive generator and test fixtures write Chinese PDFs with it).
+set -euo pipefail
+need=()
+[ -f /usr/share/fonts/truetype/wqy/wqy-microhei.ttc ] || need+=(fonts-wqy-microhei)
+if [ ${#need[@]} -eq 0 ]; then
+  exit 0
+fi
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+echo "installing system packages: ${need[*]}" >&2
+$SUDO apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
