@@ -97,19 +97,27 @@ def team_from_table(table: list[list[str]], team: list[Auditor]) -> bool:
     return False
 
 
-_ROW = re.compile(rf"^(?:\d{{1,2}}[.、)]?\s+)?(?:(?P<name1>{_NAME})\s+(?P<role1>[\u4e00-\u9fff]{{2,6}})"
-                  rf"|(?P<role2>[\u4e00-\u9fff]{{2,6}})\s+(?P<name2>{_NAME}))(?=\s|$)")
+_NAME_ROLE = re.compile(rf"^(?:\d{{1,2}}[.、)]?\s+)?({_NAME})\s+([\u4e00-\u9fff]{{2,6}})(?=\s|$)")
+_ROLE_NAME = re.compile(rf"^(?:\d{{1,2}}[.、)]?\s+)?([\u4e00-\u9fff]{{2,6}})\s+({_NAME})(?=\s|$)")
 
 
 def team_from_rows(lines: list[str], team: list[Auditor]) -> None:
-    """Table rows flattened to text: a name and a role word side by side, a reg. no. on the line."""
+    """Table rows flattened to text: a name and a role word side by side, a reg. no. on the line.
+
+    `张三 组长 …` is a team-table row; `审核员 张三` is a label cell and its value, which names an
+    auditor without saying their role in the team.
+    """
     for line in lines:
-        m = _ROW.match(line)
-        if not m:
-            continue
-        name = m.group("name1") or m.group("name2")
-        role = role_of(m.group("role1") or m.group("role2"))
-        if role is None or not is_person_name(name):
+        name = role = None
+        m = _NAME_ROLE.match(line)
+        if m and is_person_name(m.group(1)) and role_of(m.group(2)):
+            name, role = m.group(1), role_of(m.group(2))
+        else:
+            m = _ROLE_NAME.match(line)
+            if m and is_person_name(m.group(2)) and role_of(m.group(1)):
+                name = m.group(2)
+                role = None if compact(m.group(1)) in labels.AUDITOR else role_of(m.group(1))
+        if name is None:
             continue
         regs = identifiers.find_reg_nos(line)
         _add(team, name, role, regs[0][2] if regs else None)
