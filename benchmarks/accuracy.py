@@ -1,0 +1,52 @@
+"""Field-extraction accuracy against the sample archive's ground truth.
+
+    .venv/bin/python benchmarks/accuracy.py [--sample corpus/sample] [--misses 3]
+
+Ingests the sample into a temporary catalogue and prints accuracy per field, with a few
+mismatches for each field below 1.0.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+from collections import Counter
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from archive.catalog import Catalog  # noqa: E402
+from archive.ingest import Ingestor  # noqa: E402
+from corpus.evaluate import REQUIRED, by_relpath, score  # noqa: E402
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--sample", default=str(ROOT / "corpus" / "sample"))
+    ap.add_argument("--misses", type=int, default=3, help="mismatches shown per field")
+    args = ap.parse_args()
+    truth = json.loads((Path(args.sample) / "truth.json").read_text(encoding="utf-8"))
+    with tempfile.TemporaryDirectory() as home:
+        catalog = Catalog(Path(home) / "catalog.db")
+        summary = Ingestor(catalog, workers=2).run([args.sample])
+        docs = by_relpath((d.to_dict() for d in catalog.iter_documents()), args.sample)
+    accuracy, misses = score(truth["documents"], docs)
+    print(f"{len(truth['documents'])} documents, {len(truth['broken'])} broken files "
+          f"({len(summary.failed)} reported failed)")
+    for name, value in accuracy.items():
+        mark = "" if name not in REQUIRED else ("  ok" if value >= 0.95 else "  BELOW 0.95")
+        print(f"  {name:16} {value:.3f}{mark}")
+    by_type = Counter((m[1], truth["documents"][m[0]]["doc_type"]) for m in misses)
+    for name in accuracy:
+        shown = [m for m in misses if m[1] == name][: args.misses]
+        if shown:
+            types = ", ".join(f"{t}×{n}" for (f, t), n in by_type.items() if f == name)
+            print(f"\n{name} misses by doc_type: {types}")
+            for rel, _, want, got in shown:
+                print(f"  {rel}\n    truth: {want}\n    got:   {got}")
+
+
+if __name__ == "__main__":
+    main()
