@@ -155,3 +155,16 @@ def test_real_documents_ingest(realdocs: Path, catalog: Catalog):
     notes = by_name["certification-basics-notes.pdf"]
     assert notes.status == "ok" and notes.pages == 34
     assert "认证" in catalog.pages(notes.id)[0]["text"] + catalog.pages(notes.id)[1]["text"]
+
+
+@pytest.mark.realdocs
+def test_real_documents_say_only_what_they_say(realdocs: Path, catalog: Catalog):
+    Ingestor(catalog, workers=0).run([realdocs])
+    by_name = {d.filename: d for d in catalog.iter_documents()}
+    rules = by_name["archive-filing-rules.pdf"]
+    # Filing rules are about audits but are no audit record: no type, stage, date or org guessed.
+    assert rules.doc_type == "other" and rules.title == "中标华信审核案卷交档规范"
+    assert rules.stage is None and rules.audit_start is None and rules.org.name is None
+    syllabus = by_name["qms-syllabus.pdf"]
+    assert syllabus.title == "质量管理体系基础考试大纲" and syllabus.fields == ["QMS"]
+    assert by_name["applicant-notice.pdf"].title == "申请认证组织/获证组织告知书"

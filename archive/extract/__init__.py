@@ -95,11 +95,13 @@ def find_credit_code(lines: list[str], text: str) -> str | None:
     return found[0] if found else None
 
 
-def find_fields(lines: list[str], title: str | None, text: str) -> list[str]:
-    """Fields from where forms state them (labels, the title, Q:/E:/S: code prefixes), else the text."""
+def find_fields(lines: list[str], title: str | None, text: str, audit_record: bool) -> list[str]:
+    """Fields from where forms state them (labels, the title, Q:/E:/S: code prefixes); for audit
+    records, else from anywhere in the text."""
     labelled = " ".join(v for _, v in labels.find_values(lines, labels.FIELDS))
     prefixed = " ".join(m.field for m in codes_mod.find_codes(text) if m.field)
-    return fields_in(" ".join([labelled, title or "", prefixed])) or fields_in(text)
+    found = fields_in(" ".join([labelled, title or "", prefixed]))
+    return found or (fields_in(text) if audit_record else [])
 
 
 def _iso(d: date | None) -> str | None:
@@ -128,8 +130,9 @@ def extract(pages: list[Page]) -> Extracted:
     out.org = Org(name=find_org_name(lines), credit_code=find_credit_code(lines, text))
     out.cert_nos = identifiers.find_cert_nos(text)
     out.cert_no = out.cert_nos[0] if out.cert_nos else None
-    out.fields = find_fields(lines, out.title, text)
-    out.stage = stage.find_stage(lines, out.title)
+    audit_record = out.doc_type not in (None, "other")
+    out.fields = find_fields(lines, out.title, text, audit_record)
+    out.stage = stage.find_stage(lines, out.title, headings=audit_record)
 
     for _, value in labels.find_values(lines, labels.AUDIT_DATES):
         found = find_date_range(value)

@@ -29,25 +29,42 @@ _COMPILED = tuple((t, re.compile(p, re.I)) for t, p in RULES)
 HEADING_LINES = 12
 
 
+_NUMBERED = re.compile(r"^(\d+|[一二三四五六七八九十]+)[\s.、)]")
+_LETTERHEAD = re.compile(r"(公司|中心|集团|协会|委员会|Ltd\.?|Center|Centre|Co\.?)$", re.I)
+# The heading ends where the body begins: the first line this long is prose.
+BODY_LINE = 42
+
+
 def _is_heading(line: str) -> bool:
     c = compact(line)
-    return 2 <= len(c) <= 40 and ":" not in c
+    return (2 <= len(c) <= 40 and ":" not in c and not _NUMBERED.match(line)
+            and re.search(r"[\u4e00-\u9fffA-Za-z]", c) is not None)
+
+
+def heading_lines(first_page_lines: list[str]) -> list[str]:
+    """The lines of the page's heading: short lines before the body text starts."""
+    out = []
+    for line in first_page_lines[:HEADING_LINES]:
+        c = compact(line)
+        if len(c) > BODY_LINE and ":" not in c and re.search(r"[,。;,]", c):
+            break
+        if _is_heading(line):
+            out.append(line.strip())
+    return out
 
 
 def classify(first_page_lines: list[str]) -> tuple[str | None, str | None]:
-    """(doc_type, title) from the first page's lines; ("other", first heading) if none matches."""
-    head = first_page_lines[:HEADING_LINES]
+    """(doc_type, title) from the first page's lines; ("other", a heading) if no rule matches."""
+    if not first_page_lines:
+        return None, None
+    head = heading_lines(first_page_lines)
     for line in head:
-        if not _is_heading(line):
-            continue
         c = compact(line)
         for doc_type, pattern in _COMPILED:
             if pattern.search(c):
-                return doc_type, line.strip()
-    whole = compact("".join(first_page_lines[:40]))
-    if "兹证明" in whole:
+                return doc_type, line
+    if "兹证明" in compact("".join(first_page_lines[:40])):
         return "certificate", None
-    if not first_page_lines:
-        return None, None
-    title = next((l.strip() for l in head if _is_heading(l) and re.search(r"[\u4e00-\u9fff]", l)), None)
-    return "other", title
+    titles = [l for l in head if re.search(r"[\u4e00-\u9fff]", l)
+              and not _LETTERHEAD.search(compact(l)) and not re.search(r"\d{4}", l)]
+    return "other", titles[0] if titles else None

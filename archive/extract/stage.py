@@ -49,8 +49,8 @@ def _single(text: str, context: str) -> str | None:
     return None
 
 
-def find_stage(lines: list[str], title: str | None) -> str | None:
-    """Stage from a 审核类型-style label first, then the title, then the heading lines."""
+def find_stage(lines: list[str], title: str | None, headings: bool = True) -> str | None:
+    """Stage from a 审核类型-style label first, then the title, then (if `headings`) the heading lines."""
     context = "\n".join(lines[:60])
     for _, value in labels.find_values(lines, labels.STAGE):
         stage = _single(value, context)
@@ -60,7 +60,7 @@ def find_stage(lines: list[str], title: str | None) -> str | None:
         stage = _single(title, context)
         if stage:
             return stage
-    for line in lines[:8]:
+    for line in lines[:8] if headings else []:
         if ":" in line:
             continue
         stage = _single(line, context)
