@@ -30,7 +30,8 @@ def is_known(clause: str, field: str | None) -> bool:
 
 
 def find_clauses(text: str, field: str | None = None) -> list[str]:
-    """Clause numbers in text (standard numbers and years removed first), in order."""
+    """Clause numbers in text (standard numbers and years removed first), in order; clauses of
+    the field's standard first when the field is one whose clause table we have."""
     text = _STANDARD_REF.sub(" ", text)
     text = re.sub(r"(?<![A-Za-z])([QES])(?=\d{1,2}\.)", r"\1 ", text)
     text = re.sub(r"(?:19|20)\d{2}\s*[年.\-/]\s*\d{1,2}(?:\s*[月.\-/]\s*\d{1,2}\s*日?)?", " ", text)
@@ -39,6 +40,6 @@ def find_clauses(text: str, field: str | None = None) -> list[str]:
         clause = m.group(1)
         if "." not in clause and not (clause.isdigit() and 4 <= int(clause) <= 10):
             continue
-        if clause not in out and (is_known(clause, field) or field not in ("QMS", "EMS", "OHSMS", None)):
+        if clause not in out:
             out.append(clause)
-    return out
+    return sorted(out, key=lambda c: not is_known(c, field))

@@ -17,9 +17,9 @@ from pathlib import Path
 TABLE_2020_FROM = date(2020, 1, 1)
 
 CODE_RE = re.compile(r"(?<![\d.])(\d{2})\.(\d{2})\.(\d{2})(?:\s*/\s*(\d{1,2}))?(?![\d])(?!\.\d)")
-FIELD_PREFIX_RE = re.compile(r"(?<![A-Za-z])(Q|E|S|OH|F|H|I|IS|EN|SV)\s*[:：]\s*(?=\d{2}\.\d{2})", re.I)
+FIELD_PREFIX_RE = re.compile(r"(?<![A-Za-z])(Q|E|S|OH|F|H|I|IS|EN|SV|FW)\s*[:：]\s*(?=\d{2}\.\d{2})", re.I)
 PREFIX_FIELD = {"Q": "QMS", "E": "EMS", "S": "OHSMS", "OH": "OHSMS", "F": "FSMS", "H": "HACCP",
-                "I": "ISMS", "IS": "ISMS", "EN": "EnMS", "SV": "SERVICE"}
+                "I": "ISMS", "IS": "ISMS", "EN": "EnMS", "SV": "SERVICE", "FW": "SERVICE"}
 
 DATA_DIR = Path(__file__).parent / "data"
 

@@ -133,3 +133,9 @@ def test_person_names_and_roles():
     assert not is_person_name("审核员") and not is_person_name("有限公司")
     assert role_of("组长") == "leader" and role_of("技术专家") == "expert"
     assert role_of("组员") == "member" and role_of("生产部") is None
+
+
+def test_bracketed_ticks_and_shared_field_names():
+    assert checkbox.checked_options(normalise("初审（√） 监督（  ） 再认证（  ）")) == ["初审"]
+    assert fields_in("质量、环境、职业健康安全管理体系") == ["QMS", "EMS", "OHSMS"]
+    assert fields_in("FW:60.02.00") == ["SERVICE"]

@@ -8,12 +8,19 @@ UNCHECKED = "□☐○◻"
 _MARK = re.compile(f"([{CHECKED}{UNCHECKED}])")
 
 
+# `初审(√) 监督( )`: the mark in brackets after the option (NFKC has made the brackets ASCII).
+_BRACKETED = re.compile(rf"(\S+?)\(\s*([{CHECKED}]?)\s*\)")
+
+
 def has_boxes(text: str) -> bool:
-    return bool(_MARK.search(text))
+    return bool(_MARK.search(text)) or len(_BRACKETED.findall(text)) >= 2
 
 
 def checked_options(text: str) -> list[str]:
     """The option texts marked as ticked; [] when the text has no boxes."""
+    bracketed = _BRACKETED.findall(text)
+    if len(bracketed) >= 2 and any(mark for _, mark in bracketed):
+        return [option for option, mark in bracketed if mark]
     parts = _MARK.split(text)
     if len(parts) < 3:
         return []

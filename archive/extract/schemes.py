@@ -37,10 +37,19 @@ def _mask_identifiers(text: str) -> str:
     return text
 
 
+# `质量、环境、职业健康安全管理体系`: one 管理体系 shared by a list of field words.
+_SHARED = re.compile(r"((?:(?:质量|环境|职业健康安全|食品安全|信息安全|能源|知识产权|测量)[、,，和及与/]){1,5}"
+                     r"(?:质量|环境|职业健康安全|食品安全|信息安全|能源|知识产权|测量))管理体系")
+_SHARED_WORD = {"质量": "QMS", "环境": "EMS", "职业健康安全": "OHSMS", "食品安全": "FSMS",
+                "信息安全": "ISMS", "能源": "EnMS", "知识产权": "IPMS", "测量": "MMS"}
+
+
 def fields_in(text: str) -> list[str]:
     """The fields named in the text, in the canonical order."""
     text = _mask_identifiers(text)
     found = {f for f, p in _COMPILED if p.search(text)}
+    for m in _SHARED.finditer(text):
+        found |= {_SHARED_WORD[w] for w in re.split(r"[、,，和及与/]", m.group(1)) if w in _SHARED_WORD}
     if _COMBINED.search(text):
         found |= {"QMS", "EMS", "OHSMS"}
     for m in _LETTERS.finditer(text):
