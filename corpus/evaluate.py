@@ -11,12 +11,17 @@ from typing import Any, Callable, Iterable
 Getter = Callable[[dict[str, Any]], Any]
 
 
+def _sorted(items: Iterable[tuple]) -> list[tuple]:
+    """Sort tuples that may hold None (None sorts first)."""
+    return sorted(items, key=lambda t: tuple((v is not None, v or "") for v in t))
+
+
 def _team(d: dict[str, Any]) -> Any:
-    return sorted((a["name"], a.get("role")) for a in d.get("auditors") or [])
+    return _sorted((a["name"], a.get("role")) for a in d.get("auditors") or [])
 
 
 def _findings(d: dict[str, Any]) -> Any:
-    return sorted((f.get("clause"), f.get("severity")) for f in d.get("findings") or [])
+    return _sorted((f.get("clause"), f.get("severity")) for f in d.get("findings") or [])
 
 
 FIELDS: dict[str, Getter] = {
@@ -29,9 +34,9 @@ FIELDS: dict[str, Getter] = {
     "stage": lambda d: d.get("stage"),
     "audit_dates": lambda d: (d.get("audit_start"), d.get("audit_end")),
     "auditors": _team,
-    "auditor_reg_nos": lambda d: sorted((a["name"], a.get("reg_no")) for a in d.get("auditors") or []),
+    "auditor_reg_nos": lambda d: _sorted((a["name"], a.get("reg_no")) for a in d.get("auditors") or []),
     "findings": _findings,
-    "finding_fields": lambda d: sorted((f.get("clause"), f.get("field")) for f in d.get("findings") or []),
+    "finding_fields": lambda d: _sorted((f.get("clause"), f.get("field")) for f in d.get("findings") or []),
 }
 # The fields the ingestion issue holds to ≥ 0.95.
 REQUIRED = ("doc_type", "org_name", "credit_code", "cert_no", "fields", "codes", "stage",

@@ -15,7 +15,7 @@ from ..dates import find_date_range, find_dates
 from ..models import Auditor, Finding, Org
 from ..pdf import Page
 from ..text import compact
-from . import doctype, labels, people, stage
+from . import checkbox, doctype, labels, people, stage
 from .findings import findings_from_form, findings_from_table
 from .schemes import fields_in
 
@@ -62,9 +62,13 @@ def wants_tables(page_text: str) -> bool:
 
 
 def _clean_org(value: str) -> str:
+    """An organisation name as registered: seal remarks dropped, Chinese (full-width) brackets."""
     value = re.sub(r"\((?:盖章|公章|签章|签字|印章|章)\)", "", value)
     value = re.split(r"\s{2,}|(?<=[公司厂])\s", value)[0]
-    return value.strip(" .,;:、")
+    value = value.strip(" .,;:、")
+    if re.search(r"[\u4e00-\u9fff]", value):
+        value = re.sub(r"\(([^()]*[\u4e00-\u9fff][^()]*)\)", r"（\1）", value)
+    return value
 
 
 def find_org_name(lines: list[str]) -> str | None:
@@ -75,9 +79,16 @@ def find_org_name(lines: list[str]) -> str | None:
             label = re.sub(r"\(.*", "", label)
             value = labels.cut_at_next_label(line[m.end():])
             value = _clean_org(value)
-            if not value or not _ORG_SHAPE.match(value) or not re.search(r"[\u4e00-\u9fff]", value):
+            plain = value.replace("（", "(").replace("）", ")")
+            if not value or not _ORG_SHAPE.match(plain) or not re.search(r"[\u4e00-\u9fff]", value):
                 continue
             if _ORG_SUFFIX.search(value) or label in _STRONG_ORG:
+                return value
+    for line in lines[:12]:       # a letter's salutation: `致：某某有限公司` / `某某有限公司：`
+        m = re.fullmatch(r"(?:致\s*:?\s*)?([^:\s]{4,60}?)\s*:?", line.strip())
+        if m and (line.strip().endswith(":") or line.startswith("致")):
+            value = _clean_org(m.group(1))
+            if _ORG_SHAPE.match(value.replace("（", "(").replace("）", ")")) and _ORG_SUFFIX.search(value):
                 return value
     whole = "\n".join(lines[:40])
     m = re.search(r"兹证明\s*:?\s*\n?\s*([^\n]{4,60}?)(?:\s|$|的|\()", whole)
@@ -96,12 +107,28 @@ def find_credit_code(lines: list[str], text: str) -> str | None:
 
 
 def find_fields(lines: list[str], title: str | None, text: str, audit_record: bool) -> list[str]:
-    """Fields from where forms state them (labels, the title, Q:/E:/S: code prefixes); for audit
-    records, else from anywhere in the text."""
+    """Fields an audit record names anywhere (unticked options aside); for other documents only
+    where they state them: labels, the title, Q:/E:/S: code prefixes."""
+    if audit_record:
+        return fields_in(checkbox.drop_unticked(text))
     labelled = " ".join(v for _, v in labels.find_values(lines, labels.FIELDS))
     prefixed = " ".join(m.field for m in codes_mod.find_codes(text) if m.field)
-    found = fields_in(" ".join([labelled, title or "", prefixed]))
-    return found or (fields_in(text) if audit_record else [])
+    return fields_in(checkbox.drop_unticked(" ".join([labelled, title or "", prefixed])))
+
+
+# A letter's sentence: `我公司定于2018年07月23日~25日对贵组织的QMS进行初审二阶段现场审核`.
+_PROSE_AUDIT = re.compile(r"(?:定于|拟于|计划于|将于|兹定于)\s*(.{6,40}?)\s*(?:对贵|到贵|在贵|赴贵)")
+_PROSE_STAGE = re.compile(r"进行(.{0,24}?)(?:现场)?审核")
+
+
+def audit_period(lines: list[str], text: str) -> tuple[date, date] | None:
+    """The on-site audit period: a labelled date (range), else a notice letter's sentence."""
+    for _, value in labels.find_values(lines, labels.AUDIT_DATES):
+        found = find_date_range(value)
+        if found:
+            return found
+    m = _PROSE_AUDIT.search(text.replace("\n", ""))
+    return find_date_range(m.group(1)) if m else None
 
 
 def _iso(d: date | None) -> str | None:
@@ -133,12 +160,13 @@ def extract(pages: list[Page]) -> Extracted:
     audit_record = out.doc_type not in (None, "other")
     out.fields = find_fields(lines, out.title, text, audit_record)
     out.stage = stage.find_stage(lines, out.title, headings=audit_record)
+    if out.stage is None and audit_record:
+        m = _PROSE_STAGE.search(text.replace("\n", ""))
+        out.stage = stage.single(m.group(1), text) if m else None
 
-    for _, value in labels.find_values(lines, labels.AUDIT_DATES):
-        found = find_date_range(value)
-        if found:
-            out.audit_start, out.audit_end = _iso(found[0]), _iso(found[1])
-            break
+    found = audit_period(lines, text)
+    if found:
+        out.audit_start, out.audit_end = _iso(found[0]), _iso(found[1])
     issued = _labelled_date(lines, labels.ISSUED)
     expires = _labelled_date(lines, labels.EXPIRES)
     if out.doc_type == "certificate":

@@ -43,3 +43,16 @@ def resolve(text: str) -> str:
     if not has_boxes(text):
         return text
     return " ".join(checked_options(text))
+
+
+def drop_unticked(text: str) -> str:
+    """Text with every unticked option removed (line by line), so a form's list of choices does
+    not read as if all of them applied."""
+    out = []
+    for line in text.split("\n"):
+        if has_boxes(line):
+            line = re.sub(rf"[{UNCHECKED}]\s*[^\s{CHECKED}{UNCHECKED}]+", " ", line)
+            line = re.sub(rf"[^\s{CHECKED}{UNCHECKED}]+?[{UNCHECKED}]", " ", line)
+            line = re.sub(r"[^\s()]+\(\s*\)", " ", line)
+        out.append(line)
+    return "\n".join(out)

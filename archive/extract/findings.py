@@ -57,8 +57,11 @@ def findings_from_form(lines: list[str], doc_field: str | None, observation: boo
         statement = next((v for i, v in statements if line_no <= i < nxt), None)
         if statement is None:
             statement = next((v for i, v in statements if prev < i < line_no), None)
-        severity = None if observation else next(
-            (s for i, s in severities if prev < i < nxt), None)
+        severity = None
+        if not observation:
+            severity = next((s for i, s in severities if line_no <= i < nxt), None)
+            if severity is None:
+                severity = next((s for i, s in severities if prev < i < line_no), None)
         out.append(Finding(clause=clause, field=field, severity=severity, statement=statement))
     return out
 

@@ -29,7 +29,7 @@ EXPIRES = ("有效期至", "证书有效期至", "有效期", "证书有效期")
 LEADER = ("审核组组长", "审核组长", "组长")
 MEMBER = ("审核组成员", "审核组员", "组员", "成员")
 EXPERT = ("技术专家", "专家")
-AUDITOR = ("审核员", "审核人员", "审核人")
+AUDITOR = ("审核员", "审核人员", "审核人", "审查人", "文件审查人")
 CLAUSE = ("不符合条款", "标准条款", "对应条款", "涉及条款", "条款号", "条款编号", "条款")
 STATEMENT = ("不符合事实描述", "不符合事实陈述", "不符合项描述", "不符合描述", "不符合事实",
              "事实描述", "问题描述", "观察项描述", "观察项内容", "观察内容", "观察项", "描述")
@@ -59,7 +59,12 @@ def label_re(labels: tuple[str, ...], colon_required: bool = False) -> re.Patter
     return re.compile(rf"(?:^|(?<=[\s(]))(?:{_alternation(labels)})(?:\([^)]{{0,12}}\))?{sep}")
 
 
-_NEXT_LABEL = re.compile(rf"\s(?:{_alternation(ALL_LABELS)})(?:\([^)]{{0,12}}\))?\s*(?::|\s)")
+# A value ends at the next label: one of ≥ 3 characters followed by a colon or a blank (a table
+# row), or a short generic one (标准, 描述, 日期 …) only when a colon follows — in running text
+# those are ordinary words.
+_LONG = tuple(l for l in ALL_LABELS if len(l) >= 3)
+_NEXT_LABEL = re.compile(rf"\s(?:(?:{_alternation(_LONG)})(?:\([^)]{{0,12}}\))?\s*(?::|\s)"
+                         rf"|(?:{_alternation(ALL_LABELS)})(?:\([^)]{{0,12}}\))?\s*:)")
 
 
 def cut_at_next_label(value: str) -> str:

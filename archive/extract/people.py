@@ -126,39 +126,59 @@ def team_from_rows(lines: list[str], team: list[Auditor]) -> None:
 _SPLIT = re.compile(r"[、,;/\s]+")
 
 
-def _names_with_regs(value: str) -> list[tuple[str, str | None]]:
-    """`张三(2021-N1QMS-1234567)、李四` → [(张三, reg), (李四, None)]."""
-    out = []
+def _names_with_regs(value: str) -> list[tuple[str, str | None, str | None]]:
+    """`张三(2021-N1QMS-1234567)、李四(审核组长)` → [(张三, reg, None), (李四, None, leader)]."""
+    out: list[tuple[str, str | None, str | None]] = []
     value = re.sub(r"\(([^)]*)\)", lambda m: " (" + m.group(1).replace(" ", "") + ") ", value)
-    tokens = [t for t in _SPLIT.split(value) if t]
-    for tok in tokens:
-        if tok.startswith("(") and out:
-            regs = identifiers.find_reg_nos(tok)
-            if regs:
-                out[-1] = (out[-1][0], regs[0][2])
+    for tok in (t for t in _SPLIT.split(value) if t):
+        if tok.startswith("(") or not is_person_name(tok):
+            if out:
+                name, reg, role = out[-1]
+                regs = identifiers.find_reg_nos(tok)
+                inner = tok.strip("()")
+                out[-1] = (name, reg or (regs[0][2] if regs else None),
+                           role or (role_of(inner) if tok.startswith("(") else None))
+            if not tok.startswith("("):
+                break           # a value ends at the first word that is not a name
             continue
-        if is_person_name(tok):
-            out.append((tok, None))
-        else:
-            regs = identifiers.find_reg_nos(tok)
-            if regs and out:
-                out[-1] = (out[-1][0], regs[0][2])
+        out.append((tok, None, None))
     return out
 
 
 def team_from_labels(lines: list[str], team: list[Auditor]) -> None:
-    """`审核组长：张三（2021-N1QMS-1234567）`, `组员：李四、王五`, `审核员：赵六` (role unknown)."""
+    """`审核组长：张三（2021-N1QMS-1234567）`, `组员：李四、王五`, `审核员：赵六` (role unknown);
+    in table rows the colon may be missing (`审核组长 范涛`): names are checked either way."""
     by_label = {l: "leader" for l in labels.LEADER}
     by_label |= {l: "member" for l in labels.MEMBER}
     by_label |= {l: "expert" for l in labels.EXPERT}
     by_label |= {l: None for l in labels.AUDITOR}
-    pattern = labels.label_re(tuple(by_label), colon_required=True)
+    pattern = labels.label_re(tuple(by_label))
     for line in lines:
         for m in pattern.finditer(line):
             label = re.sub(r"\(.*", "", m.group(0)).rstrip(": ").strip()
             role = by_label.get(label)
-            for name, reg in _names_with_regs(labels.cut_at_next_label(line[m.end():])):
-                _add(team, name, role, reg)
+            for name, reg, own_role in _names_with_regs(labels.cut_at_next_label(line[m.end():])):
+                _add(team, name, own_role or role, reg)
+
+
+# `本人魏斌（注册号：2019-2-EMS-1056789）`: a CCAA number in brackets after a name marks an auditor.
+_NAME_REG = re.compile(r"([\u4e00-\u9fff]{2,5})\s*\((?:注册号|注册证书号|注册编号|CCAA注册号)?\s*:?\s*([^)]{6,30})\)")
+_NOT_FIRST = set("由和及与为是请经在对向将把被让给人员长兹")
+
+
+def team_from_registrations(text: str, team: list[Auditor]) -> None:
+    for m in _NAME_REG.finditer(text):
+        regs = identifiers.find_reg_nos(m.group(2))
+        if not regs:
+            continue
+        run = m.group(1)
+        if any(run.endswith(a.name) for a in team):
+            continue
+        for size in (4, 3, 2):
+            name = run[-size:]
+            if len(run) >= size and is_person_name(name) and name[0] not in _NOT_FIRST:
+                _add(team, name, None, regs[0][2])
+                break
 
 
 def find_team(lines: list[str], tables: list[list[list[str]]]) -> list[Auditor]:
@@ -167,4 +187,5 @@ def find_team(lines: list[str], tables: list[list[list[str]]]) -> list[Auditor]:
         team_from_table(table, team)
     team_from_rows(lines, team)
     team_from_labels(lines, team)
+    team_from_registrations("\n".join(lines), team)
     return team

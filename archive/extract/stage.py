@@ -36,7 +36,7 @@ def stages_in(text: str) -> list[str]:
     return out
 
 
-def _single(text: str, context: str) -> str | None:
+def single(text: str, context: str) -> str | None:
     stages = stages_in(text)
     if len(stages) == 1:
         return stages[0]
@@ -53,17 +53,17 @@ def find_stage(lines: list[str], title: str | None, headings: bool = True) -> st
     """Stage from a 审核类型-style label first, then the title, then (if `headings`) the heading lines."""
     context = "\n".join(lines[:60])
     for _, value in labels.find_values(lines, labels.STAGE):
-        stage = _single(value, context)
+        stage = single(value, context)
         if stage:
             return stage
     if title:
-        stage = _single(title, context)
+        stage = single(title, context)
         if stage:
             return stage
     for line in lines[:8] if headings else []:
         if ":" in line:
             continue
-        stage = _single(line, context)
+        stage = single(line, context)
         if stage:
             return stage
     return None
