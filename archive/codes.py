@@ -82,32 +82,25 @@ def version_for_date(day: date | None) -> str | None:
 
 
 def resolve_codes(codes: list[str], day: date | None) -> tuple[list[str], str | None, list[str]]:
-    """Validate codes against the table the date implies.
+    """Validate codes against the tables.
 
-    Returns (valid codes in order, table version or "ambiguous" or None, warnings).
+    Codes in neither table are dropped (with a warning). The version is the table the date
+    implies when every code is in it; "ambiguous" when the date is unknown and the codes exist in
+    both tables, or when some code exists only in the other table (kept, with a warning).
+    Returns (valid codes in order, version or None, warnings).
     """
-    if not codes:
-        return [], None, []
     new, old = table_2020(), table_legacy()
-    implied = version_for_date(day)
-    warnings: list[str] = []
-    if implied:
-        tab = new if implied == "2020" else old
-        valid = [c for c in codes if c in tab]
-        for c in codes:
-            if c not in tab:
-                other = "legacy" if implied == "2020" else "2020"
-                where = f"only in the {other} table" if c in table(other) else "in neither table"
-                warnings.append(f"code {c} is not in the {implied} table its date implies ({where})")
-        if valid:
-            return valid, implied, warnings
-        return [], None, warnings
+    warnings = [f"code {c} is in neither code table" for c in codes if c not in new and c not in old]
     valid = [c for c in codes if c in new or c in old]
-    for c in codes:
-        if c not in new and c not in old:
-            warnings.append(f"code {c} is in neither code table")
     if not valid:
         return [], None, warnings
+    implied = version_for_date(day)
+    if implied:
+        tab = new if implied == "2020" else old
+        stray = [c for c in valid if c not in tab]
+        for c in stray:
+            warnings.append(f"code {c} is not in the {implied} table its date implies")
+        return valid, ("ambiguous" if stray else implied), warnings
     all_new, all_old = all(c in new for c in valid), all(c in old for c in valid)
     version = "ambiguous" if all_new == all_old else ("2020" if all_new else "legacy")
     return valid, version, warnings

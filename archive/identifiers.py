@@ -35,9 +35,10 @@ def find_credit_codes(text: str) -> list[str]:
 
 # Certificate numbers. Compact: body no. (3) + year (2) + field letters + serial + R<n> + size,
 # e.g. 03410Q10286R0S, 00123E1012345R2M. Dashed: 061-11-Q1-00075-R0-S. Organic: 123OP2000123.
-_FIELD_LETTERS = r"(?:Q|E|S|F|H|I|IS|IT|EN|IP|SV|OH|FS|MS|P|C|J|T)\d?"
+_FIELD_LETTERS = r"(?:FW|Q|E|S|F|H|I|IS|IT|EN|IP|SV|OH|FS|MS|P|C|J|T)\d?"
 CERT_PATTERNS = (
-    re.compile(rf"(?<![0-9A-Z\-])(\d{{5}}{_FIELD_LETTERS}\d{{3,7}}R\d{{1,2}}[SML]?)(?![0-9A-Z])"),
+    # Printed copies sometimes space the parts: `21721 Q01042 R0M`.
+    re.compile(rf"(?<![0-9A-Z\-])(\d{{5}} ?{_FIELD_LETTERS}\d{{3,7}} ?R\d{{1,2}}[SML]?)(?![0-9A-Z])"),
     re.compile(rf"(?<![0-9A-Z\-])(\d{{3}}-\d{{2}}-{_FIELD_LETTERS}-\d{{3,7}}-R\d{{1,2}}(?:-[SML])?)(?![0-9A-Z])"),
     re.compile(r"(?<![0-9A-Z\-])(\d{3,6}OP\d{2}\d{3,6})(?![0-9A-Z])"),
 )

@@ -137,6 +137,7 @@ class Ingestor:
         self.retry_failed = retry_failed
         self.progress = progress or (lambda event, path, info: None)
         self.duplicates: list[tuple[Path, str]] = []
+        self._failed: dict[str, dict[str, Any]] = {}
 
     def plan(self, files: list[Path], summary: Summary) -> list[tuple[Path, str]]:
         """Files that need extracting, with their hashes; unchanged ones are recorded and skipped."""
@@ -183,6 +184,8 @@ class Ingestor:
                 stat = path.stat()
                 self.catalog.record_path(str(path), digest, stat.st_size, stat.st_mtime)
                 summary.unchanged += 1
+            elif digest in self._failed:     # the same bad bytes fail the same way at every path
+                self._store(path, digest, self._failed[digest], summary)
         self.duplicates.clear()
         summary.seconds = round(time.perf_counter() - started, 3)
         return summary
@@ -221,6 +224,7 @@ class Ingestor:
 
     def _store(self, path: Path, digest: str, result: dict[str, Any], summary: Summary) -> None:
         if not result["ok"]:
+            self._failed[digest] = result
             self.catalog.record_failure(str(path), result.get("sha256") or digest,
                                         result["reason"], result["message"])
             summary.failed.append(Failure(str(path), result["reason"], result["message"]))

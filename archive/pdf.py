@@ -43,7 +43,7 @@ def _check_signature(data: bytes) -> None:
         raise PdfError("empty", "empty file (0 bytes)")
     head = data[:1024]
     if b"%PDF-" not in head:
-        sample = head[:16].decode("latin-1").strip() or "binary data"
+        sample = head[:24].decode("utf-8", errors="replace").strip() or "binary data"
         raise PdfError("not_pdf", f"not a PDF: no %PDF- signature (starts with {sample!r})")
 
 

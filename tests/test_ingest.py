@@ -168,3 +168,12 @@ def test_real_documents_say_only_what_they_say(realdocs: Path, catalog: Catalog)
     syllabus = by_name["qms-syllabus.pdf"]
     assert syllabus.title == "质量管理体系基础考试大纲" and syllabus.fields == ["QMS"]
     assert by_name["applicant-notice.pdf"].title == "申请认证组织/获证组织告知书"
+
+
+def test_identical_broken_files_are_each_reported(tmp_path: Path, catalog: Catalog):
+    (tmp_path / "scan_1.pdf").write_bytes(b"")
+    (tmp_path / "scan_2.pdf").write_bytes(b"")
+    summary = Ingestor(catalog, workers=1).run([tmp_path])
+    assert sorted((Path(f.path).name, f.reason) for f in summary.failed) == [
+        ("scan_1.pdf", "empty"), ("scan_2.pdf", "empty")]
+    assert len(catalog.failures()) == 2

@@ -17,7 +17,7 @@ from ..pdf import Page
 from ..text import compact
 from . import checkbox, doctype, labels, people, stage
 from .findings import findings_from_form, findings_from_table
-from .schemes import fields_in
+from .schemes import ORDER, fields_in
 
 _ORG_SUFFIX = re.compile(
     r"(有限责任公司|股份有限公司|有限公司|公司|集团|厂|研究院|研究所|设计院|医院|学校|学院|大学|中心|合作社|"
@@ -91,7 +91,7 @@ def find_org_name(lines: list[str]) -> str | None:
             if _ORG_SHAPE.match(value.replace("（", "(").replace("）", ")")) and _ORG_SUFFIX.search(value):
                 return value
     whole = "\n".join(lines[:40])
-    m = re.search(r"兹证明\s*:?\s*\n?\s*([^\n]{4,60}?)(?:\s|$|的|\()", whole)
+    m = re.search(r"兹证明\s*:?\s*\n?\s*([^\n]{4,60}?)(?:\s|$|的)", whole)
     if m and _ORG_SUFFIX.search(_clean_org(m.group(1))):
         return _clean_org(m.group(1))
     return None
@@ -106,14 +106,24 @@ def find_credit_code(lines: list[str], text: str) -> str | None:
     return found[0] if found else None
 
 
+# `对贵组织的质量管理体系进行…审核`, `建立的环境管理体系符合标准`: sentences that state the field.
+_PROSE_FIELDS = re.compile(r"对贵(?:组织|公司|单位)的(.{2,120}?)进行|建立的(.{2,30}?)符合")
+
+
 def find_fields(lines: list[str], title: str | None, text: str, audit_record: bool) -> list[str]:
-    """Fields an audit record names anywhere (unticked options aside); for other documents only
-    where they state them: labels, the title, Q:/E:/S: code prefixes."""
-    if audit_record:
-        return fields_in(checkbox.drop_unticked(text))
-    labelled = " ".join(v for _, v in labels.find_values(lines, labels.FIELDS))
-    prefixed = " ".join(m.field for m in codes_mod.find_codes(text) if m.field)
-    return fields_in(checkbox.drop_unticked(" ".join([labelled, title or "", prefixed])))
+    """Fields from where a document states them: labels, headings, tick boxes, code prefixes,
+    the sentences of letters and certificates; and, for audit records, standards cited anywhere."""
+    ticked = checkbox.drop_unticked(text)
+    stated = [v for _, v in labels.find_values(lines, labels.FIELDS)]
+    stated += [title or ""] + lines[:6]
+    stated += [line for line in ticked.split("\n") if checkbox.has_boxes(line)]
+    stated += [m.field for m in codes_mod.find_codes(text) if m.field]
+    joined = ticked.replace("\n", "")
+    stated += [g for m in _PROSE_FIELDS.finditer(joined) for g in m.groups() if g]
+    found = set(fields_in(checkbox.drop_unticked("\n".join(stated))))
+    if audit_record:       # lines joined: a designation like GB/T 19001 may wrap
+        found |= set(fields_in(joined, names=False))
+    return [f for f in ORDER if f in found]
 
 
 # A letter's sentence: `我公司定于2018年07月23日~25日对贵组织的QMS进行初审二阶段现场审核`.

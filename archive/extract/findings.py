@@ -38,22 +38,31 @@ def _statement_values(lines: list[str]) -> list[tuple[int, str]]:
 
 def findings_from_form(lines: list[str], doc_field: str | None, observation: bool) -> list[Finding]:
     """NCR / observation forms: one finding per 条款 label, matched with its statement and severity."""
+    standards = [(i, f[0]) for i, v in labels.find_values(lines, labels.FIELDS)
+                 if len(f := fields_in(v)) == 1]
+
+    def field_near(line_no: int, lo: int, hi: int) -> str | None:
+        """The standard stated in the finding's own block, nearest its clause line."""
+        near = sorted(((abs(i - line_no), f) for i, f in standards if lo < i < hi))
+        return near[0][1] if near else doc_field
+
     clause_hits = []
     for i, value in labels.find_values(lines, labels.CLAUSE):
-        field = (fields_in(value) or [doc_field])[0] if value else doc_field
-        found = clauses.find_clauses(value, field)
+        own = fields_in(value) if value else []
+        found = clauses.find_clauses(value, own[0] if own else doc_field)
         if found:
-            clause_hits.append((i, found[0], field))
+            clause_hits.append((i, found[0], own[0] if len(own) == 1 else None))
     statements = _statement_values(lines)
     severities = [(i, severity_of(v)) for i, v in labels.find_values(lines, labels.SEVERITY)]
     severities = [(i, s) for i, s in severities if s]
     if not clause_hits and not statements:
         return []
-    anchors = clause_hits or [(i, None, doc_field) for i, _ in statements]
+    anchors = clause_hits or [(i, None, None) for i, _ in statements]
     out = []
     for k, (line_no, clause, field) in enumerate(anchors):
         nxt = anchors[k + 1][0] if k + 1 < len(anchors) else len(lines)
         prev = anchors[k - 1][0] if k else -1
+        field = field or field_near(line_no, prev, nxt)
         statement = next((v for i, v in statements if line_no <= i < nxt), None)
         if statement is None:
             statement = next((v for i, v in statements if prev < i < line_no), None)
