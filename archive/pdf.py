@@ -7,6 +7,7 @@ person can act on (empty, not a PDF, encrypted, damaged).
 from __future__ import annotations
 
 import io
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -97,6 +98,11 @@ def read_pdf(data: bytes, want_tables: Callable[[str], bool] | None = None,
     return pages
 
 
+def join_lines(text: str) -> str:
+    """Undo the wrapping of a cell or paragraph: Chinese joins directly, `2020\n10.2` keeps a blank."""
+    return re.sub(r"(?<=[0-9A-Za-z.,;:])\n(?=[0-9A-Za-z])", " ", text).replace("\n", "")
+
+
 def read_tables(data: bytes, page_numbers: list[int]) -> dict[int, list[Table]]:
     """Ruled tables of the given pages (1-based), cells normalised, empty cells as ""."""
     import pdfplumber
@@ -106,7 +112,7 @@ def read_tables(data: bytes, page_numbers: list[int]) -> dict[int, list[Table]]:
         for page in pdf.pages:
             tables = []
             for table in page.extract_tables():
-                rows = [[normalise(cell or "").replace("\n", "") for cell in row] for row in table]
+                rows = [[join_lines(normalise(cell or "")) for cell in row] for row in table]
                 rows = [r for r in rows if any(r)]
                 if rows:
                     tables.append(rows)

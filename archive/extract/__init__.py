@@ -71,13 +71,28 @@ def _clean_org(value: str) -> str:
     return value
 
 
+def _unwrap(value: str, next_line: str | None) -> str:
+    """A name cut by a table cell's width: `…股份有限公` + next line `司`."""
+    if next_line and not _ORG_SUFFIX.search(value):
+        head = next_line.split(" ")[0]
+        if len(head) <= 6 and _ORG_SUFFIX.search(value + head):
+            return value + head
+    return value
+
+
+# `参加对南京某某有限公司的复评审核`: the organisation named in a sentence about its audit.
+_PROSE_ORG = re.compile(r"对([^\s,;。:对]{4,60}?)的.{0,16}?(?:审核|认证)")
+
+
 def find_org_name(lines: list[str]) -> str | None:
     pattern = labels.label_re(labels.ORG)
-    for line in lines:
+    for i, line in enumerate(lines):
         for m in pattern.finditer(line):
             label = compact(m.group(0)).rstrip(":")
             label = re.sub(r"\(.*", "", label)
             value = labels.cut_at_next_label(line[m.end():])
+            if m.end() + len(value) >= len(line.rstrip()):
+                value = _unwrap(value, lines[i + 1] if i + 1 < len(lines) else None)
             value = _clean_org(value)
             plain = value.replace("（", "(").replace("）", ")")
             if not value or not _ORG_SHAPE.match(plain) or not re.search(r"[\u4e00-\u9fff]", value):
@@ -94,6 +109,10 @@ def find_org_name(lines: list[str]) -> str | None:
     m = re.search(r"兹证明\s*:?\s*\n?\s*([^\n]{4,60}?)(?:\s|$|的)", whole)
     if m and _ORG_SUFFIX.search(_clean_org(m.group(1))):
         return _clean_org(m.group(1))
+    for m in _PROSE_ORG.finditer(whole.replace("\n", "")):
+        value = _clean_org(m.group(1))
+        if _ORG_SUFFIX.search(value) and not value.startswith("贵"):
+            return value
     return None
 
 
@@ -110,12 +129,17 @@ def find_credit_code(lines: list[str], text: str) -> str | None:
 _PROSE_FIELDS = re.compile(r"对贵(?:组织|公司|单位)的(.{2,120}?)进行|建立的(.{2,30}?)符合")
 
 
+# Any label about what is certified: `申请认证的体系:`, `认证领域/体系:`, `审核依据标准:`.
+_FIELD_LABEL = re.compile(r"^[^:]{0,10}(?:体系|领域|标准|依据|准则|认证项目)[^:]{0,4}:")
+
+
 def find_fields(lines: list[str], title: str | None, text: str, audit_record: bool) -> list[str]:
     """Fields from where a document states them: labels, headings, tick boxes, code prefixes,
     the sentences of letters and certificates; and, for audit records, standards cited anywhere."""
     ticked = checkbox.drop_unticked(text)
     stated = [v for _, v in labels.find_values(lines, labels.FIELDS)]
     stated += [title or ""] + lines[:6]
+    stated += [line for line in lines if _FIELD_LABEL.match(line)]
     stated += [line for line in ticked.split("\n") if checkbox.has_boxes(line)]
     stated += [m.field for m in codes_mod.find_codes(text) if m.field]
     joined = ticked.replace("\n", "")
@@ -128,7 +152,7 @@ def find_fields(lines: list[str], title: str | None, text: str, audit_record: bo
 
 # A letter's sentence: `我公司定于2018年07月23日~25日对贵组织的QMS进行初审二阶段现场审核`.
 _PROSE_AUDIT = re.compile(r"(?:定于|拟于|计划于|将于|兹定于)\s*(.{6,40}?)\s*(?:对贵|到贵|在贵|赴贵)")
-_PROSE_STAGE = re.compile(r"进行(.{0,24}?)(?:现场)?审核")
+_PROSE_STAGE = re.compile(r"进行(.{0,24}?)(?:现场)?审核|对[^,。]{2,60}?的([^,。的]{0,12}?)审核")
 
 
 def audit_period(lines: list[str], text: str) -> tuple[date, date] | None:
@@ -170,9 +194,10 @@ def extract(pages: list[Page]) -> Extracted:
     audit_record = out.doc_type not in (None, "other")
     out.fields = find_fields(lines, out.title, text, audit_record)
     out.stage = stage.find_stage(lines, out.title, headings=audit_record)
-    if out.stage is None and audit_record:
+    if out.stage is None:
         m = _PROSE_STAGE.search(text.replace("\n", ""))
-        out.stage = stage.single(m.group(1), text) if m else None
+        said = next((g for g in m.groups() if g is not None), "") if m else ""
+        out.stage = stage.single(said, text) if said else None
 
     found = audit_period(lines, text)
     if found:

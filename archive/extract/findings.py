@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 
 from .. import clauses
+from ..codes import PREFIX_FIELD
 from ..models import Finding
 from ..text import compact
 from . import checkbox, labels
@@ -102,7 +103,8 @@ def findings_from_table(table: list[list[str]], doc_field: str | None) -> list[F
         out = []
         for row in table[h + 1:]:
             cell = lambda c: row[c] if c is not None and c < len(row) else ""
-            field = (fields_in(cell(c_field)) or [None])[0] if c_field is not None else None
+            letter = compact(cell(c_field)).upper() if c_field is not None else ""
+            field = PREFIX_FIELD.get(letter) or (fields_in(cell(c_field)) or [None])[0]
             field = field or (fields_in(cell(c_clause)) or [doc_field])[0]
             found = clauses.find_clauses(cell(c_clause), field)
             statement = cell(c_text).strip()

@@ -14,7 +14,7 @@ PATTERNS: tuple[tuple[str, re.Pattern], ...] = (
     ("recertification", re.compile(r"再认证|再次认证|复评|重新认证|换证审核|再注册|recertification", re.I)),
     ("special", re.compile(r"特殊审核|变更审核|扩(项|大范围)审核|转换审核|转证审核|专项审核|缩小范围")),
 )
-_COUNT = re.compile(r"(?:监督)?(?:次数|第)\s*[:]?\s*([一二三123])\s*次?")
+_COUNT = re.compile(r"(?:监督)?(?:次数|频次|第)\s*[:]?\s*([一二三123])\s*次?")
 
 
 def stages_in(text: str) -> list[str]:
