@@ -16,7 +16,6 @@ from typing import Any, Iterator
 
 import sqlite_utils
 
-from . import codes as codes_mod
 from .identifiers import cert_lookup_key
 from .models import Auditor, Document, Finding, Org
 
@@ -104,6 +103,12 @@ class Catalog:
             return False
         return extractor_version is None or row[0] == extractor_version
 
+    def known_files(self, extractor_version: int) -> dict[str, tuple[int, float]]:
+        """path → (size, mtime) of files whose document was extracted by this version."""
+        return {r[0]: (r[1], r[2]) for r in self.db.execute(
+            "select f.path, f.size, f.mtime from files f join documents d on d.id = f.doc_id "
+            "where d.extractor_version = ?", [extractor_version])}
+
     def document_count(self) -> int:
         return self.db["documents"].count
 
@@ -182,7 +187,7 @@ class Catalog:
             audit_id = f"{oid}|{doc.stage}|{doc.audit_start}"
         with db.conn:
             self._delete_children(doc.id)
-            db["documents"].upsert({
+            self._put("documents", [{
                 "id": doc.id, "path": doc.path, "filename": doc.filename, "size": size,
                 "pages": doc.pages, "doc_type": doc.doc_type, "title": doc.title,
                 "org_name": doc.org.name, "credit_code": doc.org.credit_code, "org_id": oid,
@@ -194,35 +199,43 @@ class Catalog:
                 "ocr_pages": doc.ocr_pages, "status": doc.status,
                 "warnings": json.dumps(doc.warnings, ensure_ascii=False),
                 "extractor_version": extractor_version, "seconds": round(seconds, 4),
-                "ingested_at": _now()}, pk="id")
-            db["pages"].insert_all(({"doc_id": doc.id, **p} for p in pages), pk=("doc_id", "number"),
-                                   replace=True)
-            for i, code in enumerate(doc.codes):
-                parts = codes_mod.prefixes(code)
-                db["document_codes"].insert({"doc_id": doc.id, "code": code, "ord": i,
-                                             "major": parts[0], "middle": parts[1],
-                                             "code_table": doc.code_table}, replace=True)
-            for i, a in enumerate(doc.auditors):
-                aid = a.reg_no or f"name:{a.name}"
-                db["auditors"].upsert({"id": aid, "name": a.name, "reg_no": a.reg_no}, pk="id")
-                db["document_auditors"].insert({"doc_id": doc.id, "auditor_id": aid, "ord": i,
-                                                "role": a.role}, replace=True)
-            db["findings"].insert_all(
-                ({"doc_id": doc.id, "ord": i, **vars(f)} for i, f in enumerate(doc.findings)),
-                pk=("doc_id", "ord"), replace=True)
+                "ingested_at": _now()}])
+            self._put("pages", [{"doc_id": doc.id, **p} for p in pages])
+            self._put("document_codes", [
+                {"doc_id": doc.id, "code": code, "ord": i, "major": code[:2], "middle": code[:5],
+                 "code_table": doc.code_table} for i, code in enumerate(doc.codes)])
+            ids = [a.reg_no or f"name:{a.name}" for a in doc.auditors]
+            self._put("auditors", [{"id": aid, "name": a.name, "reg_no": a.reg_no}
+                                   for aid, a in zip(ids, doc.auditors)])
+            self._put("document_auditors", [{"doc_id": doc.id, "auditor_id": aid, "ord": i,
+                                             "role": a.role}
+                                            for i, (aid, a) in enumerate(zip(ids, doc.auditors))])
+            self._put("findings", [{"doc_id": doc.id, "ord": i, **vars(f)}
+                                   for i, f in enumerate(doc.findings)])
             if oid:
                 self._upsert_org(oid, doc.org)
             if doc.cert_no and doc.doc_type == "certificate":
-                db["certificates"].upsert({
+                self._put("certificates", [{
                     "cert_no": doc.cert_no, "lookup_key": cert_lookup_key(doc.cert_no),
                     "org_id": oid, "fields": json.dumps(doc.fields), "issue_date": doc.issue_date,
-                    "expiry_date": doc.expiry_date, "scope": doc.scope, "doc_id": doc.id},
-                    pk="cert_no")
+                    "expiry_date": doc.expiry_date, "scope": doc.scope, "doc_id": doc.id}])
             if audit_id:
-                db["audits"].upsert({"id": audit_id, "org_id": oid, "stage": doc.stage,
-                                     "start": doc.audit_start, "end": doc.audit_end,
-                                     "fields": json.dumps(doc.fields)}, pk="id")
-            db["failures"].delete_where("path = ?", [doc.path])
+                self._put("audits", [{"id": audit_id, "org_id": oid, "stage": doc.stage,
+                                      "start": doc.audit_start, "end": doc.audit_end,
+                                      "fields": json.dumps(doc.fields)}])
+            self._put("files", [{"path": doc.path, "doc_id": doc.id, "size": size, "mtime": mtime,
+                                 "seen_at": _now()}])
+            db.execute("delete from failures where path = ?", [doc.path])
+
+    def _put(self, table: str, rows: list[dict[str, Any]]) -> None:
+        """INSERT OR REPLACE rows (all with the same keys) in one statement: the write hot path,
+        where sqlite-utils' per-call table introspection would cost more than the write."""
+        if not rows:
+            return
+        cols = list(rows[0])
+        sql = (f"insert or replace into [{table}] ({', '.join(f'[{c}]' for c in cols)}) "
+               f"values ({', '.join('?' * len(cols))})")
+        self.db.conn.executemany(sql, [[r[c] for c in cols] for r in rows])
 
     def _upsert_org(self, oid: str, org: Org) -> None:
         row = self.db.execute("select names from organisations where id = ?", [oid]).fetchone()
@@ -230,11 +243,11 @@ class Catalog:
         if org.name and org.name not in names:
             names.append(org.name)
         count = self.db.execute("select count(*) from documents where org_id = ?", [oid]).fetchone()[0]
-        self.db["organisations"].upsert({"id": oid, "name": names[0] if names else None,
-                                         "credit_code": org.credit_code,
-                                         "names": json.dumps(names, ensure_ascii=False),
-                                         "documents": count}, pk="id")
+        self._put("organisations", [{"id": oid, "name": names[0] if names else None,
+                                     "credit_code": org.credit_code,
+                                     "names": json.dumps(names, ensure_ascii=False),
+                                     "documents": count}])
 
     def _delete_children(self, doc_id: str) -> None:
         for table in ("pages", "document_codes", "document_auditors", "findings"):
-            self.db[table].delete_where("doc_id = ?", [doc_id])
+            self.db.execute(f"delete from [{table}] where doc_id = ?", [doc_id])

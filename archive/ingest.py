@@ -136,32 +136,26 @@ class Ingestor:
         self.memory_mb = memory_mb
         self.retry_failed = retry_failed
         self.progress = progress or (lambda event, path, info: None)
-        self.duplicates: list[tuple[Path, str]] = []
-        self._failed: dict[str, dict[str, Any]] = {}
 
-    def plan(self, files: list[Path], summary: Summary) -> list[tuple[Path, str]]:
-        """Files that need extracting, with their hashes; unchanged ones are recorded and skipped."""
-        todo = []
-        queued: set[str] = set()
+    def plan(self, files: list[Path], summary: Summary) -> list[tuple[Path, str | None]]:
+        """Files that need extracting. A file seen before at the same path with the same size and
+        modification time is unchanged without reading it; one that failed before is skipped if
+        its content is the same. Workers hash the rest (the main process only writes)."""
+        known = self.catalog.known_files(EXTRACTOR_VERSION)
         failed = {r["path"]: r for r in self.catalog.failures()}
+        todo: list[tuple[Path, str | None]] = []
         for path in files:
             stat = path.stat()
-            digest = sha256_file(path)
-            prior = failed.get(str(path))
-            if prior and prior["sha256"] == digest and not self.retry_failed:
-                summary.skipped_failed += 1
-                self.progress("skipped", path, None)
-                continue
-            if self.catalog.has_document(digest, EXTRACTOR_VERSION):
-                self.catalog.record_path(str(path), digest, stat.st_size, stat.st_mtime)
+            if known.get(str(path)) == (stat.st_size, stat.st_mtime):
                 summary.unchanged += 1
                 self.progress("unchanged", path, None)
                 continue
-            if digest in queued:          # the same content at a second path in this batch
-                self.duplicates.append((path, digest))
+            prior = failed.get(str(path))
+            if prior and not self.retry_failed and prior["sha256"] == sha256_file(path):
+                summary.skipped_failed += 1
+                self.progress("skipped", path, None)
                 continue
-            queued.add(digest)
-            todo.append((path, digest))
+            todo.append((path, None))
         return todo
 
     def run(self, paths: Iterable[str | Path]) -> Summary:
@@ -179,14 +173,6 @@ class Ingestor:
                 self._store(path, digest, result, summary)
         else:
             self._run_pool(todo, summary)
-        for path, digest in self.duplicates:
-            if self.catalog.has_document(digest):
-                stat = path.stat()
-                self.catalog.record_path(str(path), digest, stat.st_size, stat.st_mtime)
-                summary.unchanged += 1
-            elif digest in self._failed:     # the same bad bytes fail the same way at every path
-                self._store(path, digest, self._failed[digest], summary)
-        self.duplicates.clear()
         summary.seconds = round(time.perf_counter() - started, 3)
         return summary
 
@@ -195,7 +181,7 @@ class Ingestor:
 
         with ProcessPool(max_workers=self.workers, initializer=_worker_init,
                          initargs=(self.memory_mb,)) as pool:
-            pending: dict[Future, tuple[Path, str]] = {}
+            pending: dict[Future, tuple[Path, str | None]] = {}
             queue = list(reversed(todo))
             while queue or pending:
                 # Keep a bounded number of tasks in flight so results are stored as they come.
@@ -222,20 +208,24 @@ class Ingestor:
                                   "message": f"{type(exc).__name__}: {exc}"}
                     self._store(path, digest, result, summary)
 
-    def _store(self, path: Path, digest: str, result: dict[str, Any], summary: Summary) -> None:
+    def _store(self, path: Path, digest: str | None, result: dict[str, Any], summary: Summary) -> None:
+        stat = path.stat()
         if not result["ok"]:
-            self._failed[digest] = result
-            self.catalog.record_failure(str(path), result.get("sha256") or digest,
+            self.catalog.record_failure(str(path), result.get("sha256") or digest or sha256_file(path),
                                         result["reason"], result["message"])
             summary.failed.append(Failure(str(path), result["reason"], result["message"]))
             self.progress("failed", path, result)
             return
+        if self.catalog.has_document(result["sha256"], EXTRACTOR_VERSION):
+            # The same content is catalogued already (a copy, or a moved file): note the path.
+            self.catalog.record_path(str(path), result["sha256"], stat.st_size, stat.st_mtime)
+            summary.unchanged += 1
+            self.progress("unchanged", path, None)
+            return
         doc = to_document(path, result)
         existed = self.catalog.has_document(doc.id)
-        stat = path.stat()
         self.catalog.save_document(doc, result["pages"], stat.st_size, stat.st_mtime,
                                    EXTRACTOR_VERSION, result["seconds"])
-        self.catalog.record_path(str(path), doc.id, stat.st_size, stat.st_mtime)
         if existed:
             summary.updated += 1
         else:

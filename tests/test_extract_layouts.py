@@ -144,3 +144,27 @@ def test_observation_has_no_severity(tmp_path):
     got = read(pdf)
     assert got.doc_type == "observation"
     assert [(f.clause, f.field, f.severity) for f in got.findings] == [("A.9.2.3", "ISMS", None)]
+
+
+def test_fast_tables_equal_pdfplumbers(tmp_path):
+    """The PDFium-fed table reader gives what pdfplumber itself reads, cell for cell."""
+    from archive.pdf import read_tables
+    from archive.tables import page_tables
+    import pypdfium2 as pdfium
+
+    pdf_path = make_pdf(tmp_path / "tables.pdf", [
+        "审核计划",
+        [["日期", "时间", "部门/过程", "涉及条款", "审核人员"],
+         ["3月2日", "08:30-09:00", "首次会议", "-", "全体"],
+         ["3月2日", "09:00-11:30", "管理层", "Q:7.1.5.1、8.3.5、9.3;E:4.2、9.2.1 以及很长的说明文字需要在单元格里换行显示", "高亚男"]],
+        "",
+        [["序号", "体系", "条款", "不符合事实描述", "性质"],
+         ["1", "Q", "GB/T 45001-2020 10.2", "10月发生一起轻微货物坍塌事件,组织未进行事件调查和原因分析。", "严重"],
+         ["2", "", "", "", ""]],
+    ])
+    pdf = pdfium.PdfDocument(str(pdf_path))
+    page = pdf[0]
+    mine = page_tables(page, page.get_textpage())
+    assert mine == read_tables(pdf_path.read_bytes(), [1])[1]
+    assert len(mine) == 2 and mine[1][1][3].startswith("10月发生一起轻微货物坍塌事件")
+    assert mine[0][2][3].endswith("单元格里换行显示")

@@ -12,8 +12,13 @@ _MARK = re.compile(f"([{CHECKED}{UNCHECKED}])")
 _BRACKETED = re.compile(rf"(\S+?)\(\s*([{CHECKED}]?)\s*\)")
 
 
+_ANY_MARK = frozenset(CHECKED + UNCHECKED)
+
+
 def has_boxes(text: str) -> bool:
-    return bool(_MARK.search(text)) or len(_BRACKETED.findall(text)) >= 2
+    if not _ANY_MARK.isdisjoint(text):
+        return True
+    return "(" in text and len(_BRACKETED.findall(text)) >= 2
 
 
 def checked_options(text: str) -> list[str]:
