@@ -106,6 +106,9 @@ def ingest(obj: Context, paths: tuple[str, ...], workers: int | None, timeout: f
     missing = [p for p in paths if not Path(p).exists()]
     if missing:
         raise click.UsageError(f"no such file or folder: {', '.join(missing)}")
+    if ocr == "always":
+        click.echo("note: OCR is not available yet; pages without a text layer are recorded as "
+                   "such (status no_text) and can be read again once it is", err=True)
     bar = _Bar(sys.stderr.isatty() if progress is None else progress)
     ingestor = Ingestor(obj.catalog, workers=default_workers() if workers is None else workers,
                         timeout=timeout, retry_failed=retry_failed, progress=bar)
