@@ -24,7 +24,7 @@ JSON_COLUMNS = ("cert_nos", "fields", "codes", "warnings")
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return datetime.now(timezone.utc).isoformat(timespec="microseconds")
 
 
 def org_key(name: str | None, credit_code: str | None) -> str | None:
@@ -108,6 +108,20 @@ class Catalog:
         return {r[0]: (r[1], r[2]) for r in self.db.execute(
             "select f.path, f.size, f.mtime from files f join documents d on d.id = f.doc_id "
             "where d.extractor_version = ?", [extractor_version])}
+
+    def document_ids(self) -> list[str]:
+        return [r[0] for r in self.db.execute("select id from documents order by id")]
+
+    def document_stamps(self) -> dict[str, str]:
+        """id → when it was last written (the index keeps the same stamp to spot stale entries)."""
+        return dict(self.db.execute("select id, ingested_at from documents").fetchall())
+
+    def org_names(self) -> list[str]:
+        """Every name an organisation was seen under."""
+        names: list[str] = []
+        for (raw,) in self.db.execute("select names from organisations"):
+            names += json.loads(raw or "[]")
+        return names
 
     def document_count(self) -> int:
         return self.db["documents"].count

@@ -136,6 +136,7 @@ class Ingestor:
         self.memory_mb = memory_mb
         self.retry_failed = retry_failed
         self.progress = progress or (lambda event, path, info: None)
+        self.saved: list[str] = []          # ids written by the last run (to index them)
 
     def plan(self, files: list[Path], summary: Summary) -> list[tuple[Path, str | None]]:
         """Files that need extracting. A file seen before at the same path with the same size and
@@ -160,6 +161,7 @@ class Ingestor:
 
     def run(self, paths: Iterable[str | Path]) -> Summary:
         started = time.perf_counter()
+        self.saved = []
         files = discover(paths)
         summary = Summary(files=len(files), workers=self.workers)
         todo = self.plan(files, summary)
@@ -226,6 +228,7 @@ class Ingestor:
         existed = self.catalog.has_document(doc.id)
         self.catalog.save_document(doc, result["pages"], stat.st_size, stat.st_mtime,
                                    EXTRACTOR_VERSION, result["seconds"])
+        self.saved.append(doc.id)
         if existed:
             summary.updated += 1
         else:

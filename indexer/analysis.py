@@ -271,7 +271,7 @@ def _fine_parts(dt, word: str, decompose_from: int) -> tuple[tuple[str, int, int
         out: list[tuple[str, int, int]] = []
         for a, b in _best_split(dt, word):
             piece = word[a:b]
-            if b - a >= decompose_from:
+            if b - a >= decompose_from and b - a < len(word):   # (the HMM may return it whole)
                 out.extend((t, a + s, a + e) for t, s, e in _fine_parts(dt, piece, decompose_from))
             else:
                 out.append((piece, a, b))

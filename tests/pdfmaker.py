@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from xml.sax.saxutils import escape
 from typing import Sequence, Union
 
 from reportlab.lib.pagesizes import A4
@@ -25,7 +26,8 @@ def _font() -> None:
 
 
 def make_pdf(path: Path, blocks: Sequence[Block], font_size: int = 10) -> Path:
-    """Write `blocks` to `path`: strings become paragraphs, lists become gridded tables."""
+    """Write `blocks` to `path`: strings become paragraphs (literal text, markup included), lists
+    become gridded tables, None a page break."""
     _font()
     style = ParagraphStyle("t", fontName=FONT, fontSize=font_size, leading=font_size * 1.5)
     story = []
@@ -33,9 +35,9 @@ def make_pdf(path: Path, blocks: Sequence[Block], font_size: int = 10) -> Path:
         if block is None:
             story.append(PageBreak())
         elif isinstance(block, str):
-            story.append(Paragraph(block, style) if block else Spacer(1, 8))
+            story.append(Paragraph(escape(block), style) if block else Spacer(1, 8))
         else:
-            rows = [[Paragraph(str(c), style) for c in row] for row in block]
+            rows = [[Paragraph(escape(str(c)), style) for c in row] for row in block]
             table = Table(rows)
             table.setStyle(TableStyle([("GRID", (0, 0), (-1, -1), 0.5, "black"),
                                        ("FONTNAME", (0, 0), (-1, -1), FONT)]))

@@ -5,28 +5,15 @@ from pathlib import Path
 
 import pytest
 
-from archive.catalog import Catalog
-from archive.ingest import Ingestor
 from corpus.evaluate import REQUIRED, by_relpath, score
 
 
 @pytest.fixture(scope="session")
-def sample(tmp_path_factory) -> tuple[Path, dict]:
-    from corpus.generate import generate
-
-    root = tmp_path_factory.mktemp("sample")
-    truth = generate(root, seed=7, n_orgs=6)
-    return root, truth
-
-
-@pytest.fixture(scope="session")
-def ingested(sample, tmp_path_factory):
-    root, truth = sample
-    catalog = Catalog(tmp_path_factory.mktemp("home") / "catalog.db")
-    summary = Ingestor(catalog, workers=2).run([root])
+def ingested(sample, sample_home):
+    root, _ = sample
+    _, catalog, summary = sample_home
     docs = by_relpath((d.to_dict() for d in catalog.iter_documents()), str(root))
-    yield summary, docs, catalog
-    catalog.close()
+    return summary, docs, catalog
 
 
 def test_every_document_is_catalogued_and_every_broken_file_reported(sample, ingested):

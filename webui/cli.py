@@ -5,7 +5,9 @@ Data goes to stdout (human text, `--json` or `--jsonl`); progress and messages g
 from __future__ import annotations
 
 import functools
+import html
 import json
+import re
 import sys
 from pathlib import Path
 from typing import Any, Callable
@@ -118,10 +120,22 @@ def ingest(obj: Context, paths: tuple[str, ...], workers: int | None, timeout: f
         summary = ingestor.run(paths)
     finally:
         bar.close()
+    indexed = _index_saved(obj, ingestor.saved)
     if as_json:
-        click.echo(_dump(summary.to_dict()))
+        click.echo(_dump({**summary.to_dict(), "indexed": indexed}))
     else:
         _print_summary(summary)
+        click.echo(f"indexed: {indexed} document(s)")
+
+
+def _index_saved(obj: Context, ids: list[str]) -> int:
+    """Index what an ingest wrote; on a stale or missing index, bring it up to date first."""
+    from indexer import build
+
+    if not build.index_exists(obj.home.index_dir):
+        return build.reindex(obj.catalog, obj.home.index_dir)["indexed"]
+    handle = build.open_index(obj.home.index_dir)
+    return build.update(obj.catalog, handle, ids) if ids else 0
 
 
 @main.command(name="list")
@@ -168,6 +182,98 @@ def show(obj: Context, ref: str, as_json: bool) -> None:
         click.echo(f"auditor      {a.name} ({a.role or '?'}) {a.reg_no or ''}")
     for f in doc.findings:
         click.echo(f"finding      {f.field or '?'} {f.clause} [{f.severity or '-'}] {f.statement or ''}")
+
+
+@main.command()
+@click.argument("query", nargs=-1)
+@click.option("--code", help="Specialty code or prefix: 17, 17.10, 17.10.02.")
+@click.option("--field", "field_", help="Certification field: QMS, EMS, OHSMS, … (or 质量管理体系).")
+@click.option("--stage", help="Audit stage: stage1, stage2, surveillance1, … (or 一阶段, 监一).")
+@click.option("--type", "doc_type", help="Document type: ncr, audit_report, certificate, …")
+@click.option("--org", help="Organisation (full or short name).")
+@click.option("--clause", help="Standard clause or prefix: 8.5, 8.5.1.")
+@click.option("--year", help="Year or range: 2023, 2019-2023.")
+@click.option("--cert", help="Certificate number (case, dashes and width ignored).")
+@click.option("--date", "date_range", help="Date range: 2023-01-01..2023-06-30.")
+@click.option("--sort", type=click.Choice(["relevance", "date", "date_asc"]), default="relevance",
+              show_default=True)
+@click.option("--limit", type=click.IntRange(1, 100), default=10, show_default=True, help="Hits a page.")
+@click.option("--page", type=click.IntRange(1), default=1, show_default=True)
+@output_options
+@click.pass_obj
+def search(obj: Context, query: tuple[str, ...], code, field_, stage, doc_type, org, clause, year,
+           cert, date_range, sort, limit, page, as_json: bool) -> None:
+    """Full-text search with filters; an empty QUERY with filters browses."""
+    from indexer import build
+    from indexer.query import QueryError
+    from indexer.search import SearchRequest, search as run_search
+
+    if not build.index_exists(obj.home.index_dir):
+        build.reindex(obj.catalog, obj.home.index_dir)
+    handle = build.open_index(obj.home.index_dir)
+    filters = {"code": code, "field": field_, "stage": stage, "type": doc_type, "org": org,
+               "clause": clause, "year": year, "cert": cert, "date": date_range}
+    try:
+        result = run_search(handle, obj.catalog, SearchRequest(" ".join(query), filters, page, limit, sort))
+    except QueryError as exc:
+        raise click.UsageError(str(exc)) from None
+    if as_json:
+        click.echo(_dump(result))
+        return
+    click.echo(f"{result['total']} documents ({result['query_ms']} ms), page {page}, sorted by {result['sort']}")
+    for n, hit in enumerate(result["hits"], (page - 1) * limit + 1):
+        score = f"{hit['score']:.2f}" if hit["score"] is not None else "-"
+        click.echo(f"{n:3}. {hit['id'][:12]} {score:>7} {hit['doc_type'] or '-':14} "
+                   f"{hit['org']['name'] or '-'}  {hit['filename']}")
+        for snip in hit["snippets"]:
+            text = re.sub(r"</?mark>", "", html.unescape(snip["html"])) if not sys.stdout.isatty() else \
+                html.unescape(re.sub(r"<mark>(.*?)</mark>", "\x1b[1;33m\\1\x1b[0m", snip["html"]))
+            click.echo(f"       p.{snip['page']}: {text}")
+    for name, counts in result["facets"].items():
+        if counts:
+            top = ", ".join(f"{k} {v}" for k, v in list(counts.items())[:8])
+            click.echo(f"  {name}: {top}")
+
+
+@main.command()
+@click.option("--full", is_flag=True, help="Start from an empty index.")
+@output_options
+@click.pass_obj
+def reindex(obj: Context, full: bool, as_json: bool) -> None:
+    """Bring the search index in line with the catalogue (resumes after an interruption)."""
+    from indexer import build
+
+    def progress(done: int, total: int) -> None:
+        click.echo(f"indexed {done}/{total}", err=True)
+    result = build.reindex(obj.catalog, obj.home.index_dir, full=full, progress=progress)
+    click.echo(_dump(result) if as_json else
+               f"indexed {result['indexed']}, removed {result['removed']}; "
+               f"{result['documents']} documents in the catalogue")
+
+
+@main.command()
+@output_options
+@click.pass_obj
+def check(obj: Context, as_json: bool) -> None:
+    """Are catalogue and index consistent? Exit status 1 when not."""
+    from indexer import build
+
+    if not build.index_exists(obj.home.index_dir):
+        result = {"clean": obj.catalog.document_count() == 0, "missing": obj.catalog.document_ids(),
+                  "extra": [], "stale": [], "index": "absent or built by another version"}
+    else:
+        result = build.check(obj.catalog, build.open_index(obj.home.index_dir)).to_dict()
+    if as_json:
+        click.echo(_dump(result))
+    else:
+        click.echo("consistent" if result["clean"] else
+                   f"missing from the index: {len(result['missing'])}, in the index only: "
+                   f"{len(result['extra'])}, stale: {len(result['stale'])}")
+        for key in ("missing", "extra", "stale"):
+            for doc_id in result[key][:20]:
+                click.echo(f"  {key}: {doc_id}")
+    if not result["clean"]:
+        sys.exit(1)
 
 
 @main.command()

@@ -1,0 +1,170 @@
+"""Building the index from the catalogue: open (and rebuild on a version change), update, reindex,
+check. The catalogue is the source of truth; the index can always be rebuilt from it.
+
+One writer at a time: a second writer waits with back-off (uploads and batch runs share the
+index). `reindex` commits every `chunk` documents, so an interrupted run resumes where it stopped.
+"""
+from __future__ import annotations
+
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable
+
+from whoosh import index as windex
+from whoosh.analysis import Analyzer
+from whoosh.index import LockError
+from whoosh.writing import IndexWriter
+
+from archive.catalog import Catalog
+
+from . import dictionary
+from .schema import build_schema, to_record, version
+
+VERSION_FILE = "VERSION"
+
+
+class IndexBusy(Exception):
+    """Another process held the index writer lock for longer than we were willing to wait."""
+
+
+@dataclass
+class IndexHandle:
+    """An open index and the analyzer name it was built with."""
+
+    index: windex.Index
+    directory: Path
+    analyzer_name: str = "jieba"
+
+
+def _version_path(directory: Path) -> Path:
+    return directory / VERSION_FILE
+
+
+def open_index(directory: Path, analyzer: Analyzer | None = None, analyzer_name: str = "jieba",
+               create: bool = True) -> IndexHandle:
+    """Open the index at `directory`; create it, or rebuild it empty when its version is stale.
+
+    A rebuilt index is empty: `reindex` (or `sync`) fills it from the catalogue.
+    """
+    directory = Path(directory)
+    wanted = version(analyzer_name)
+    current = _version_path(directory).read_text().strip() if _version_path(directory).exists() else None
+    if windex.exists_in(str(directory)) and current == wanted:
+        return IndexHandle(windex.open_dir(str(directory)), directory, analyzer_name)
+    if not create:
+        raise FileNotFoundError(f"no current index at {directory}: run `auditarchive reindex`")
+    if directory.exists():
+        shutil.rmtree(directory)
+    directory.mkdir(parents=True)
+    ix = windex.create_in(str(directory), build_schema(analyzer))
+    _version_path(directory).write_text(wanted + "\n")
+    return IndexHandle(ix, directory, analyzer_name)
+
+
+def index_exists(directory: Path, analyzer_name: str = "jieba") -> bool:
+    directory = Path(directory)
+    return (windex.exists_in(str(directory)) and _version_path(directory).exists()
+            and _version_path(directory).read_text().strip() == version(analyzer_name))
+
+
+def writer(handle: IndexHandle, wait: float = 60.0) -> IndexWriter:
+    """The index writer, waiting with exponential back-off while another process holds it."""
+    delay, deadline = 0.05, time.monotonic() + wait
+    while True:
+        try:
+            return handle.index.writer()
+        except LockError:
+            if time.monotonic() >= deadline:
+                raise IndexBusy(f"the index at {handle.directory} is locked by another writer "
+                                f"(waited {wait:g} s)") from None
+            time.sleep(delay)
+            delay = min(delay * 2, 1.0)
+
+
+def learn_org_names(catalog: Catalog) -> None:
+    """Teach jieba the catalogue's organisation names (index and query side must agree)."""
+    dictionary.add_org_names(catalog.org_names())
+
+
+def _records(catalog: Catalog, ids: Iterable[str]) -> Iterable[dict]:
+    stamps = catalog.document_stamps()
+    for doc_id in ids:
+        doc = catalog.get_document(doc_id)
+        if doc is None:
+            continue
+        record = to_record(doc, [p["text"] for p in catalog.pages(doc_id)])
+        record["stamp"] = stamps.get(doc_id)
+        yield record
+
+
+def indexed_stamps(handle: IndexHandle) -> dict[str, str | None]:
+    """id → stamp of every document in the index."""
+    with handle.index.searcher() as searcher:
+        return {f["id"]: f.get("stamp") for _, f in searcher.reader().iter_docs()}
+
+
+def update(catalog: Catalog, handle: IndexHandle, ids: list[str], remove: Iterable[str] = (),
+           wait: float = 60.0) -> int:
+    """(Re)index the given documents and remove others, in one commit. Returns the count indexed."""
+    ids, remove = list(ids), list(remove)
+    if not ids and not remove:
+        return 0
+    learn_org_names(catalog)
+    w = writer(handle, wait)
+    try:
+        for doc_id in remove:
+            w.delete_by_term("id", doc_id)
+        count = 0
+        for record in _records(catalog, ids):
+            w.update_document(**record)
+            count += 1
+        w.commit()
+    except BaseException:
+        w.cancel()
+        raise
+    return count
+
+
+@dataclass
+class Consistency:
+    missing: list[str] = field(default_factory=list)    # in the catalogue, not in the index
+    extra: list[str] = field(default_factory=list)      # in the index, not in the catalogue
+    stale: list[str] = field(default_factory=list)      # in both, but changed in the catalogue since
+
+    @property
+    def clean(self) -> bool:
+        return not (self.missing or self.extra or self.stale)
+
+    def to_dict(self) -> dict[str, object]:
+        return {"clean": self.clean, "missing": self.missing, "extra": self.extra, "stale": self.stale}
+
+
+def check(catalog: Catalog, handle: IndexHandle) -> Consistency:
+    """Documents in one of catalogue and index but not the other, or changed since indexed."""
+    in_catalog, in_index = catalog.document_stamps(), indexed_stamps(handle)
+    return Consistency(sorted(set(in_catalog) - set(in_index)), sorted(set(in_index) - set(in_catalog)),
+                       sorted(i for i in set(in_catalog) & set(in_index) if in_catalog[i] != in_index[i]))
+
+
+def reindex(catalog: Catalog, directory: Path, full: bool = False, chunk: int = 500,
+            progress: Callable[[int, int], None] | None = None) -> dict[str, int]:
+    """Bring the index in line with the catalogue, committing every `chunk` documents.
+
+    `full` starts from an empty index; otherwise only what is missing or stale is written, so a
+    run that was interrupted resumes where it stopped.
+    """
+    if full and Path(directory).exists():
+        shutil.rmtree(directory)
+    handle = open_index(directory)
+    state = check(catalog, handle)
+    todo = state.missing + state.stale
+    done = 0
+    if state.extra:
+        update(catalog, handle, [], remove=state.extra)
+    for start in range(0, len(todo), chunk):
+        done += update(catalog, handle, todo[start:start + chunk])
+        if progress:
+            progress(done, len(todo))
+    return {"indexed": done, "removed": len(state.extra), "documents": catalog.document_count()}

@@ -1,0 +1,221 @@
+"""The query language: free Chinese text in Whoosh syntax plus filters of the domain.
+
+    数控 不符合 "机械加工" OR 车削 NOT 焊接  code:17.10  field:QMS  stage:监一  type:ncr
+    clause:8.5  org:宁波恒达  year:2023  cert:03410Q10286R0S  date:2023-01-01..2023-06-30
+
+Free text is AND by default, with OR, NOT, parentheses and "phrases" (Whoosh's parser over the
+text fields, segmented by the jieba analyzer, synonyms expanded). Filters are read here, their
+values normalised (`field:质量管理体系` = `field:QMS`, `stage:监一` = `stage:surveillance1`,
+`cert:061-11-q1-00075` ignores case and dashes) and turned into exact term filters. Anything that
+cannot be read is a `QueryError` with a message for the person who typed it.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from whoosh import query as wq
+from whoosh.qparser import AndGroup, MultifieldParser
+from whoosh.qparser.plugins import FieldsPlugin, GroupPlugin, PhrasePlugin, WildcardPlugin
+
+from archive.identifiers import CERT_PATTERNS, cert_lookup_key
+from archive.models import DOC_TYPES, FIELDS, STAGES
+from archive.text import normalise
+from archive.extract import stage as stage_words
+from archive.extract.schemes import fields_in
+
+from . import synonyms
+from .schema import BOOSTS, TEXT_FIELDS
+
+MAX_QUERY_CHARS = 400
+FILTERS = ("code", "field", "stage", "type", "clause", "org", "year", "cert", "date")
+_FILTER_RE = re.compile(rf"(?<![\w:])({'|'.join(FILTERS)}):(\"[^\"]*\"|\S+)", re.I)
+_CODE_RE = re.compile(r"^\d{2}(?:\.\d{2}){0,2}$")
+_CLAUSE_RE = re.compile(r"^(?:A\.)?\d{1,2}(?:\.\d{1,2}){0,3}$")
+_TYPE_NAMES = {"申请": "application", "申请书": "application", "评审": "contract_review",
+               "方案": "audit_programme", "通知": "audit_notice", "计划": "audit_plan",
+               "检查单": "checklist", "签到": "attendance", "文审": "document_review",
+               "不符合": "ncr", "不符合报告": "ncr", "观察项": "observation", "报告": "audit_report",
+               "审核报告": "audit_report", "决定": "decision", "证书": "certificate", "其他": "other"}
+
+
+class QueryError(ValueError):
+    """A query that cannot be read; the message says why, for the person who typed it."""
+
+
+@dataclass
+class ParsedQuery:
+    text: str                                   # the free text, filters removed
+    query: wq.Query                             # what to score
+    filters: list[wq.Query] = field(default_factory=list)
+    applied: dict[str, list[str]] = field(default_factory=dict)   # filter → normalised values
+
+    @property
+    def filter(self) -> wq.Query | None:
+        return wq.And(self.filters) if self.filters else None
+
+
+def _field_value(raw: str) -> str:
+    value = raw.strip()
+    upper = value.upper()
+    for f in FIELDS:
+        if upper == f.upper():
+            return f
+    found = fields_in(value) or fields_in(value + "管理体系")
+    if len(found) == 1:
+        return found[0]
+    raise QueryError(f"unknown certification field {raw!r}: use one of {', '.join(FIELDS)}")
+
+
+def _stage_value(raw: str) -> str:
+    value = raw.strip().lower()
+    if value in STAGES:
+        return value
+    found = stage_words.stages_in(raw)
+    if len(found) == 1:
+        return found[0]
+    raise QueryError(f"unknown audit stage {raw!r}: use one of {', '.join(STAGES)} (or 一阶段, 监一 …)")
+
+
+def _type_value(raw: str) -> str:
+    value = raw.strip().lower()
+    if value in DOC_TYPES:
+        return value
+    if raw.strip() in _TYPE_NAMES:
+        return _TYPE_NAMES[raw.strip()]
+    raise QueryError(f"unknown document type {raw!r}: use one of {', '.join(DOC_TYPES)}")
+
+
+def _year_values(raw: str) -> list[str]:
+    m = re.fullmatch(r"(\d{4})(?:(?:-|\.\.)(\d{4}))?", raw.strip())
+    if not m:
+        raise QueryError(f"a year is four digits, or a range like 2019-2023: not {raw!r}")
+    first, last = int(m.group(1)), int(m.group(2) or m.group(1))
+    if last < first or last - first > 100:
+        raise QueryError(f"year range {raw!r} runs backwards or is too long")
+    return [str(y) for y in range(first, last + 1)]
+
+
+def _date(raw: str, end: bool) -> datetime | None:
+    if not raw:
+        return None
+    m = re.fullmatch(r"(\d{4})(?:-(\d{1,2})(?:-(\d{1,2}))?)?", raw)
+    if not m:
+        raise QueryError(f"dates are written YYYY-MM-DD (or YYYY-MM, YYYY): not {raw!r}")
+    year, month, day = int(m.group(1)), int(m.group(2) or (12 if end else 1)), m.group(3)
+    try:
+        if day:
+            start = datetime(year, month, int(day))
+            return start + timedelta(days=1) - timedelta(microseconds=1) if end else start
+        if end:
+            nxt = datetime(year + (month == 12), month % 12 + 1, 1)
+            return nxt - timedelta(microseconds=1)
+        return datetime(year, month, 1)
+    except ValueError as exc:
+        raise QueryError(f"no such date {raw!r}: {exc}") from None
+
+
+def _date_range(raw: str) -> wq.Query:
+    lo, sep, hi = raw.partition("..")
+    if not sep:
+        lo, hi = raw, raw
+    start, end = _date(lo.strip(), False), _date(hi.strip(), True)
+    if start is None and end is None:
+        raise QueryError("a date range needs at least one end: date:2023-01-01..2023-06-30")
+    if start and end and end < start:
+        raise QueryError(f"date range {raw!r} runs backwards")
+    return wq.DateRange("date", start, end)
+
+
+def _terms(fieldname: str, values: list[str]) -> wq.Query:
+    return wq.Or([wq.Term(fieldname, v) for v in values]) if len(values) > 1 else wq.Term(fieldname, values[0])
+
+
+class QueryParser:
+    """Parses query strings against a schema; build once, use for many queries."""
+
+    def __init__(self, schema, max_chars: int = MAX_QUERY_CHARS):
+        self.schema = schema
+        self.max_chars = max_chars
+        self.text_parser = MultifieldParser(list(TEXT_FIELDS), schema, fieldboosts=BOOSTS,
+                                            group=AndGroup)
+        # Users type codes and clauses with dots and colons; only our filters are fields.
+        self.text_parser.remove_plugin_class(FieldsPlugin)
+        self.text_parser.remove_plugin_class(WildcardPlugin)
+        self.org_parser = MultifieldParser(["org"], schema, group=AndGroup)
+        self.org_parser.remove_plugin_class(FieldsPlugin)
+
+    def parse(self, raw: str, extra: dict[str, str | None] | None = None) -> ParsedQuery:
+        """Parse `raw` plus filters given separately (the CLI's --code, the API's code=)."""
+        if len(raw) > self.max_chars:
+            raise QueryError(f"the query is {len(raw)} characters long; the limit is {self.max_chars}")
+        text = normalise(raw).replace("\n", " ")
+        pairs: list[tuple[str, str]] = []
+
+        def take(m: re.Match) -> str:
+            pairs.append((m.group(1).lower(), m.group(2).strip('"')))
+            return " "
+        text = _FILTER_RE.sub(take, text).strip()
+        for name, value in (extra or {}).items():
+            if value not in (None, ""):
+                pairs.append((name, normalise(str(value))))
+        parsed = ParsedQuery(text=text, query=self._text_query(text))
+        for name, value in pairs:
+            self._add_filter(parsed, name, value)
+        return parsed
+
+    def _text_query(self, text: str) -> wq.Query:
+        if not text:
+            return wq.Every()
+        if text.count('"') % 2:
+            raise QueryError('a phrase is missing its closing quote (")')
+        if text.count("(") != text.count(")"):
+            raise QueryError("the brackets in the query do not pair up")
+        if re.search(r"(^|\s)(AND|OR)(\s*$|\s+(AND|OR|NOT)(\s|$))|(^|\s)NOT\s*$", text):
+            raise QueryError("AND, OR and NOT need a word on each side (NOT: after it)")
+        query = self.text_parser.parse(text)
+        for fieldname in TEXT_FIELDS:
+            query = synonyms.expand_query(query, fieldname)
+        certs = [m.group(1) for p in CERT_PATTERNS for m in p.finditer(text.upper())]
+        if certs:          # a certificate number typed as text also finds it exactly
+            query = wq.Or([query] + [wq.Term("cert", cert_lookup_key(c)) for c in certs])
+        if query is wq.NullQuery:
+            raise QueryError(f"nothing to search for in {text!r}")
+        return query
+
+    def _add_filter(self, parsed: ParsedQuery, name: str, value: str) -> None:
+        if not value:
+            raise QueryError(f"the filter {name}: needs a value")
+        if name == "code":
+            codes = [c.strip() for c in re.split(r"[,;]", value) if c.strip()]
+            for c in codes:
+                if not _CODE_RE.match(c):
+                    raise QueryError(f"a specialty code looks like 17, 17.10 or 17.10.02: not {c!r}")
+            parsed.filters.append(_terms("code_tree", codes))
+        elif name == "clause":
+            clauses = [c.strip() for c in re.split(r"[,;]", value) if c.strip()]
+            for c in clauses:
+                if not _CLAUSE_RE.match(c):
+                    raise QueryError(f"a clause looks like 8.5 or 8.5.1: not {c!r}")
+            parsed.filters.append(_terms("clause_tree", clauses))
+        elif name == "field":
+            parsed.filters.append(_terms("field", [_field_value(v) for v in value.split(",")]))
+        elif name == "stage":
+            parsed.filters.append(_terms("stage", [_stage_value(v) for v in value.split(",")]))
+        elif name == "type":
+            parsed.filters.append(_terms("doc_type", [_type_value(v) for v in value.split(",")]))
+        elif name == "year":
+            parsed.filters.append(_terms("year", _year_values(value)))
+        elif name == "cert":
+            parsed.filters.append(wq.Term("cert", cert_lookup_key(value)))
+        elif name == "date":
+            parsed.filters.append(_date_range(value))
+        elif name == "org":
+            org = self.org_parser.parse(value)
+            if org is wq.NullQuery:
+                raise QueryError(f"nothing to look for in org:{value}")
+            parsed.filters.append(org)
+        else:
+            raise QueryError(f"unknown filter {name}: use one of {', '.join(FILTERS)}")
+        parsed.applied.setdefault(name, []).append(value)

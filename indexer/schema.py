@@ -1,0 +1,119 @@
+"""The Whoosh schema, its version, and the mapping from a catalogue document to an index record.
+
+Text fields (title, org, findings, body) use the jieba analyzer; codes, clauses and certificate
+numbers are not text: each has an exact field and a field holding every prefix
+(`17.10.02` → 17, 17.10, 17.10.02), so `code:17.10` is one term lookup. Facet values are packed
+into one column per document, read without touching stored fields.
+The version written beside the index covers the schema, the analyzer and the domain dictionary:
+when any of them changes, the index is rebuilt from the catalogue.
+"""
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime
+from typing import Any
+
+from whoosh import columns, fields
+from whoosh.analysis import Analyzer
+
+from archive.catalog import org_key
+from archive.codes import prefixes
+from archive.identifiers import cert_lookup_key
+from archive.models import Document
+
+from . import analysis, dictionary
+
+SCHEMA_VERSION = 1
+# BM25F field weights: where a word appears says how much the document is about it.
+BOOSTS = {"title": 4.0, "org": 3.0, "findings": 2.0, "scope": 1.5, "body": 1.0}
+TEXT_FIELDS = tuple(BOOSTS)
+PAGE_SEPARATOR = "\n\n"
+
+
+def version(analyzer_name: str = "jieba") -> str:
+    """A fingerprint of everything that decides what the index holds."""
+    parts = [str(SCHEMA_VERSION), analyzer_name]
+    if analyzer_name == "jieba":
+        parts += [str(analysis.ANALYZER_VERSION), dictionary.fingerprint()]
+    return hashlib.sha1("|".join(parts).encode()).hexdigest()[:16]
+
+
+def build_schema(analyzer: Analyzer | None = None) -> fields.Schema:
+    """The schema; `analyzer` replaces the jieba analyzer (the relevance benchmark's baselines)."""
+    text = analyzer or analysis.index_analyzer()
+    return fields.Schema(
+        id=fields.ID(stored=True, unique=True),
+        path=fields.STORED(),
+        stamp=fields.STORED(),          # the catalogue's ingested_at: a changed document is stale
+        title=fields.TEXT(analyzer=text, stored=True, field_boost=BOOSTS["title"]),
+        org=fields.TEXT(analyzer=text, stored=True, field_boost=BOOSTS["org"]),
+        findings=fields.TEXT(analyzer=text, stored=True, field_boost=BOOSTS["findings"]),
+        scope=fields.TEXT(analyzer=text, stored=True, field_boost=BOOSTS["scope"]),
+        body=fields.TEXT(analyzer=text, stored=True, chars=True, field_boost=BOOSTS["body"]),
+        page_starts=fields.STORED(),
+        doc_type=fields.ID(stored=True),
+        stage=fields.ID(stored=True),
+        field=fields.KEYWORD(stored=True, commas=True, scorable=False),
+        code=fields.KEYWORD(stored=True, commas=True, scorable=False),
+        code_tree=fields.KEYWORD(commas=True, scorable=False),
+        clause=fields.KEYWORD(stored=True, commas=True, scorable=False),
+        clause_tree=fields.KEYWORD(commas=True, scorable=False),
+        cert=fields.KEYWORD(commas=True, scorable=False),
+        org_id=fields.ID(stored=True),
+        year=fields.ID(stored=True),
+        date=fields.DATETIME(stored=True, sortable=True),
+        facets=fields.COLUMN(columns.VarBytesColumn()),
+    )
+
+
+def clause_prefixes(clause: str) -> list[str]:
+    """`8.5.1` → [8, 8.5, 8.5.1]; `A.9.2.3` → [A.9, A.9.2, A.9.2.3]."""
+    parts = clause.split(".")
+    start = 2 if parts[0] == "A" else 1
+    return [".".join(parts[:i]) for i in range(start, len(parts) + 1)]
+
+
+def document_date(doc: Document) -> str | None:
+    return doc.audit_start or doc.issue_date
+
+
+def pack_facets(values: dict[str, list[str]]) -> bytes:
+    return "\x1f".join(f"{k}={v}" for k, vs in values.items() for v in vs).encode("utf-8")
+
+
+def unpack_facets(data: bytes) -> list[tuple[str, str]]:
+    if not data:
+        return []
+    return [tuple(item.split("=", 1)) for item in data.decode("utf-8").split("\x1f")]  # type: ignore[misc]
+
+
+def to_record(doc: Document, page_texts: list[str]) -> dict[str, Any]:
+    """The index record of a document: text fields, filter fields and packed facet values."""
+    body, starts = "", []
+    for text in page_texts:
+        starts.append(len(body))
+        body += text + PAGE_SEPARATOR
+    code_tree = sorted({p for c in doc.codes for p in prefixes(c)})
+    clauses = sorted({f.clause for f in doc.findings if f.clause})
+    when = document_date(doc)
+    year = when[:4] if when else None
+    org_names = [doc.org.name] + dictionary.short_names(doc.org.name) if doc.org.name else []
+    record: dict[str, Any] = {
+        "id": doc.id, "path": doc.path, "title": doc.title or doc.filename,
+        "org": " ".join(dict.fromkeys(org_names)),
+        "findings": "\n".join(f.statement for f in doc.findings if f.statement),
+        "scope": doc.scope or "", "body": body, "page_starts": starts,
+        "field": ",".join(doc.fields), "code": ",".join(doc.codes), "code_tree": ",".join(code_tree),
+        "clause": ",".join(clauses),
+        "clause_tree": ",".join(sorted({p for c in clauses for p in clause_prefixes(c)})),
+        "cert": ",".join(cert_lookup_key(c) for c in (doc.cert_nos or ([doc.cert_no] if doc.cert_no else []))),
+        "facets": pack_facets({"field": doc.fields, "code": code_tree, "stage": [doc.stage] if doc.stage else [],
+                               "type": [doc.doc_type] if doc.doc_type else [], "year": [year] if year else []}),
+    }
+    org_id = org_key(doc.org.name, doc.org.credit_code)
+    for key, value in (("doc_type", doc.doc_type), ("stage", doc.stage), ("org_id", org_id), ("year", year)):
+        if value:
+            record[key] = value
+    if when:
+        record["date"] = datetime.fromisoformat(when)
+    return record

@@ -1,0 +1,316 @@
+"""Search over a real Whoosh index built from a real catalogue of the seeded sample archive.
+
+Expected results come from the catalogue (what was extracted), not from the engine: every filter
+must return exactly the documents whose catalogue record has the property.
+"""
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+
+from archive.catalog import Catalog
+from archive.identifiers import cert_lookup_key
+from archive.ingest import Ingestor
+from archive.text import normalise
+from indexer import build
+from indexer.query import MAX_QUERY_CHARS, QueryError
+from indexer.search import SearchRequest, search, similar
+from pdfmaker import make_pdf
+
+
+@pytest.fixture(scope="module")
+def env(sample_home):
+    home, catalog, _ = sample_home
+    handle = build.open_index(home / "index")
+    docs = list(catalog.iter_documents())
+    return handle, catalog, docs
+
+
+def ids(handle, catalog, q="", per_page=100, **filters) -> set[str]:
+    result = search(handle, catalog, SearchRequest(q=q, filters=filters, per_page=per_page))
+    assert result["total"] <= per_page, "raise per_page for this test"
+    return {h["id"] for h in result["hits"]}
+
+
+def test_index_matches_catalogue(env):
+    handle, catalog, docs = env
+    assert build.check(catalog, handle).clean
+    assert search(handle, catalog, SearchRequest(per_page=1))["total"] == len(docs)
+
+
+@pytest.mark.parametrize("code_len", [2, 5, 8])
+def test_code_filter_is_hierarchical(env, code_len):
+    handle, catalog, docs = env
+    code = next(c for d in docs for c in d.codes)[:code_len]
+    want = {d.id for d in docs if any(c.startswith(code) for c in d.codes)}
+    assert want and ids(handle, catalog, code=code) == want
+
+
+def test_clause_filter_is_hierarchical(env):
+    handle, catalog, docs = env
+    clause = next(f.clause for d in docs for f in d.findings if f.clause and f.clause.count(".") == 2)
+    parent = clause.rsplit(".", 1)[0]
+    for value in (clause, parent):
+        want = {d.id for d in docs if any(f.clause and (f.clause == value or f.clause.startswith(value + "."))
+                                          for f in d.findings)}
+        assert ids(handle, catalog, clause=value) == want
+
+
+@pytest.mark.parametrize("spelled", ["QMS", "qms", "质量管理体系"])
+def test_field_filter_accepts_names(env, spelled):
+    handle, catalog, docs = env
+    want = {d.id for d in docs if "QMS" in d.fields}
+    result = search(handle, catalog, SearchRequest(filters={"field": spelled}, per_page=1))
+    assert result["total"] == len(want)
+
+
+@pytest.mark.parametrize("spelled,stage", [("surveillance1", "surveillance1"), ("监一", "surveillance1"),
+                                           ("二阶段", "stage2")])
+def test_stage_filter(env, spelled, stage):
+    handle, catalog, docs = env
+    want = {d.id for d in docs if d.stage == stage}
+    assert ids(handle, catalog, stage=spelled) == want
+
+
+def test_type_year_and_date_filters(env):
+    handle, catalog, docs = env
+    want = {d.id for d in docs if d.doc_type == "ncr"}
+    assert ids(handle, catalog, type="ncr") == want
+    year = next(d.audit_start[:4] for d in docs if d.audit_start)
+    when = lambda d: d.audit_start or d.issue_date  # noqa: E731
+    assert ids(handle, catalog, year=year) == {d.id for d in docs if when(d) and when(d)[:4] == year}
+    lo, hi = f"{year}-03-01", f"{year}-09-30"
+    assert ids(handle, catalog, date=f"{lo}..{hi}") == {d.id for d in docs if when(d) and lo <= when(d) <= hi}
+    both = ids(handle, catalog, q="type:ncr", year=year)
+    assert both == {d.id for d in docs if d.doc_type == "ncr" and when(d) and when(d)[:4] == year}
+
+
+def test_certificate_numbers_match_whatever_their_spelling(env):
+    handle, catalog, docs = env
+    cert = next(d.cert_no for d in docs if d.cert_no and d.doc_type == "certificate")
+    want = {d.id for d in docs if cert_lookup_key(cert) in {cert_lookup_key(c) for c in d.cert_nos}}
+    fullwidth = cert.translate({i: i + 0xFEE0 for i in range(0x21, 0x7F)})
+    for spelled in (cert, cert.lower(), cert.replace("-", ""), fullwidth):
+        assert ids(handle, catalog, cert=spelled) == want, spelled
+    # Typed as free text, the number finds the same documents (and maybe more that mention it).
+    assert want <= ids(handle, catalog, q=cert.lower())
+
+
+def test_short_name_finds_the_organisation(env):
+    from indexer.dictionary import short_names
+
+    handle, catalog, docs = env
+    full = next(d.org.name for d in docs if d.org.name and len(d.org.name) > 8)
+    want = {d.id for d in docs if d.org.name == full}
+    for short in short_names(full)[:3]:
+        got = ids(handle, catalog, org=short)
+        assert want <= got, short
+        assert all(full in (d.org.name or "") or short in (d.org.name or "")
+                   for d in docs if d.id in got)
+
+
+def test_phrases_return_what_a_substring_search_returns(env):
+    handle, catalog, docs = env
+    texts = {d.id: normalise("".join(p["text"].replace("\n", "") for p in catalog.pages(d.id)))
+             for d in docs}
+    phrases = ["管理评审", "纠正措施", "不合格品", "内部审核", "顾客满意", "作业指导书", "关键控制点",
+               "合规义务", "重要环境因素", "首次会议"]
+    agree = 0
+    for phrase in phrases:
+        want = {i for i, t in texts.items() if phrase in t}
+        got = ids(handle, catalog, q=f'"{phrase}"', per_page=100) if len(want) <= 100 else None
+        if got is None:
+            got_total = search(handle, catalog, SearchRequest(q=f'"{phrase}"', per_page=1))["total"]
+            agree += got_total == len(want)
+        else:
+            agree += got == want
+    assert agree >= len(phrases) - 1
+
+
+def test_free_text_and_or_not(env):
+    handle, catalog, docs = env
+    a = ids(handle, catalog, q="管理评审")
+    b = ids(handle, catalog, q="内部审核")
+    assert ids(handle, catalog, q="管理评审 内部审核") == a & b
+    assert ids(handle, catalog, q="管理评审 OR 内部审核") == a | b
+    assert ids(handle, catalog, q="管理评审 NOT 内部审核") == a - b
+
+
+def test_synonyms_and_traditional_characters(env):
+    handle, catalog, docs = env
+    qms = search(handle, catalog, SearchRequest(q="QMS", per_page=1))["total"]
+    assert qms >= search(handle, catalog, SearchRequest(q="质量管理体系", per_page=1))["total"] > 0
+    assert ids(handle, catalog, q="管理評審") == ids(handle, catalog, q="管理评审")
+    assert ids(handle, catalog, q="不合格") >= ids(handle, catalog, q='"不合格"')
+
+
+def test_hits_carry_snippets_pages_and_facets(env):
+    handle, catalog, docs = env
+    result = search(handle, catalog, SearchRequest(q="纠正措施", per_page=5))
+    assert result["hits"] and result["query_ms"] >= 0
+    hit = result["hits"][0]
+    assert hit["score"] > 0 and hit["matched_pages"]
+    for snip in hit["snippets"]:
+        assert "<mark>" in snip["html"] and snip["page"] in hit["matched_pages"]
+    assert all("statement" not in f for f in hit["findings"])
+    facets = result["facets"]
+    assert set(facets) == {"field", "code", "stage", "type", "year"}
+    assert sum(facets["type"].values()) == result["total"]
+    levels = {len(k) for k in facets["code"]}
+    assert levels <= {2, 5, 8} and 2 in levels
+
+
+def test_paging_and_date_sort(env):
+    handle, catalog, docs = env
+    first = search(handle, catalog, SearchRequest(q="审核", per_page=5, page=1))
+    second = search(handle, catalog, SearchRequest(q="审核", per_page=5, page=2))
+    assert first["total"] == second["total"] > 10
+    assert not {h["id"] for h in first["hits"]} & {h["id"] for h in second["hits"]}
+    dated = search(handle, catalog, SearchRequest(q="审核", per_page=20, sort="date"))
+    dates = [h["audit_start"] or h["issue_date"] for h in dated["hits"]]
+    dates = [d for d in dates if d]
+    assert dates == sorted(dates, reverse=True)
+
+
+def test_similar_documents(env):
+    handle, catalog, docs = env
+    report = next(d for d in docs if d.doc_type == "audit_report")
+    found = similar(handle, catalog, report.id, top=5)
+    assert found and report.id not in {d["id"] for d in found}
+    assert sum(d["doc_type"] == "audit_report" for d in found) >= 3
+
+
+@pytest.mark.parametrize("q,filters,message", [
+    ('"管理评审', {}, "quote"),
+    ("(管理评审", {}, "brackets"),
+    ("管理评审 OR", {}, "AND, OR and NOT"),
+    ("code:17.1x", {}, "specialty code"),
+    ("", {"year": "20x3"}, "year"),
+    ("", {"stage": "第五阶段"}, "stage"),
+    ("", {"field": "XYZ"}, "field"),
+    ("", {"date": "2023-13-01..2023-12-31"}, "date"),
+    ("", {"date": "2023-06-01..2023-01-01"}, "backwards"),
+    ("审" * (MAX_QUERY_CHARS + 1), {}, "limit"),
+])
+def test_bad_queries_are_clear_errors(env, q, filters, message):
+    handle, catalog, _ = env
+    with pytest.raises(QueryError, match=message):
+        search(handle, catalog, SearchRequest(q=q, filters=filters))
+
+
+def test_bad_paging_is_an_error(env):
+    handle, catalog, _ = env
+    with pytest.raises(QueryError):
+        search(handle, catalog, SearchRequest(q="审核", page=0))
+    with pytest.raises(QueryError):
+        search(handle, catalog, SearchRequest(q="审核", per_page=1000))
+
+
+# -- building -------------------------------------------------------------------------------------
+
+@pytest.fixture
+def small(tmp_path: Path):
+    """A fresh catalogue of a few hand-made documents (with markup in their text)."""
+    folder = tmp_path / "pdfs"
+    folder.mkdir()
+    make_pdf(folder / "a.pdf", ["不符合报告", "受审核方：宁波恒达精密机械有限公司",
+                                "不符合事实描述：作业指导书中写有 <script>alert('x')</script> 字样。",
+                                None, "第二页：数控车床的点检记录缺失。"])
+    make_pdf(folder / "b.pdf", ["审核报告", "受审核方：杭州西湖电子有限公司", "管理评审按计划实施。"])
+    make_pdf(folder / "c.pdf", ["审核计划", "受审核方：苏州吴中纺织有限公司", "首次会议 08:30"])
+    catalog = Catalog(tmp_path / "home" / "catalog.db")
+    Ingestor(catalog, workers=0).run([folder])
+    yield tmp_path / "home", catalog
+    catalog.close()
+
+
+def test_markup_in_documents_is_escaped_and_pages_are_named(small):
+    home, catalog = small
+    build.reindex(catalog, home / "index")
+    handle = build.open_index(home / "index")
+    hit = search(handle, catalog, SearchRequest(q="alert"))["hits"][0]
+    html = " ".join(s["html"] for s in hit["snippets"])
+    assert "<script>" not in html and "&lt;script&gt;" in html and "<mark>alert</mark>" in html
+    second = search(handle, catalog, SearchRequest(q="数控车床"))["hits"][0]
+    assert second["matched_pages"] == [2] and second["snippets"][0]["page"] == 2
+
+
+def test_reindex_resumes_after_an_interruption(small):
+    home, catalog = small
+    calls = []
+
+    def stop_after_first_chunk(done, total):
+        calls.append(done)
+        raise KeyboardInterrupt
+    with pytest.raises(KeyboardInterrupt):
+        build.reindex(catalog, home / "index", chunk=1, progress=stop_after_first_chunk)
+    handle = build.open_index(home / "index")
+    state = build.check(catalog, handle)
+    assert len(state.missing) == 2 and not state.extra      # one chunk was committed
+    result = build.reindex(catalog, home / "index", chunk=1)
+    assert result["indexed"] == 2
+    assert build.check(catalog, build.open_index(home / "index")).clean
+
+
+def test_check_reports_missing_extra_and_stale(small):
+    home, catalog = small
+    build.reindex(catalog, home / "index")
+    handle = build.open_index(home / "index")
+    doc_ids = catalog.document_ids()
+    catalog.db.execute("update documents set ingested_at = 'later' where id = ?", [doc_ids[0]])
+    catalog.db.conn.commit()
+    build.update(catalog, handle, [], remove=[doc_ids[1]])
+    state = build.check(catalog, handle)
+    assert state.missing == [doc_ids[1]] and state.stale == [doc_ids[0]] and not state.extra
+    build.reindex(catalog, home / "index")
+    assert build.check(catalog, build.open_index(home / "index")).clean
+
+
+def test_a_new_schema_version_rebuilds_the_index(small):
+    home, catalog = small
+    build.reindex(catalog, home / "index")
+    (home / "index" / build.VERSION_FILE).write_text("old\n")
+    assert not build.index_exists(home / "index")
+    handle = build.open_index(home / "index")
+    assert len(build.check(catalog, handle).missing) == 3
+    build.reindex(catalog, home / "index")
+    assert build.check(catalog, build.open_index(home / "index")).clean
+
+
+def test_a_second_writer_waits_then_gives_up(small):
+    home, catalog = small
+    build.reindex(catalog, home / "index")
+    handle = build.open_index(home / "index")
+    held = build.writer(handle)
+    try:
+        with pytest.raises(build.IndexBusy):
+            build.update(catalog, handle, catalog.document_ids()[:1], wait=0.3)
+        timer = threading.Timer(0.3, held.cancel)
+        timer.start()
+        assert build.update(catalog, handle, catalog.document_ids()[:1], wait=10) == 1
+        timer.join()
+    finally:
+        if not getattr(held, "is_closed", True):
+            held.cancel()
+
+
+def test_cli_search_json_and_check(small):
+    home, _ = small
+    cli = [sys.executable, "-m", "webui.cli", "--home", str(home)]
+    root = Path(__file__).resolve().parent.parent
+    res = subprocess.run(cli + ["search", "管理评审", "--json"], capture_output=True, text=True,
+                         cwd=root, timeout=120)
+    assert res.returncode == 0, res.stderr
+    data = json.loads(res.stdout)
+    assert {"total", "page", "per_page", "query_ms", "hits", "facets"} <= set(data)
+    assert data["total"] == 1 and data["hits"][0]["org"]["name"] == "杭州西湖电子有限公司"
+    bad = subprocess.run(cli + ["search", "--code", "x1"], capture_output=True, text=True, cwd=root)
+    assert bad.returncode == 2 and "specialty code" in bad.stderr
+    ok = subprocess.run(cli + ["check"], capture_output=True, text=True, cwd=root)
+    assert ok.returncode == 0 and "consistent" in ok.stdout
