@@ -7,9 +7,11 @@ re-ingesting changes nothing and an interrupted run leaves no half-written docum
 """
 from __future__ import annotations
 
+import fcntl
 import json
 import re
 import sqlite3
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterator
@@ -19,7 +21,11 @@ import sqlite_utils
 from .identifiers import cert_lookup_key
 from .models import Auditor, Document, Finding, Org
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+
+
+class CatalogError(Exception):
+    """A catalogue that cannot be used as it is (missing, or written by another schema)."""
 JSON_COLUMNS = ("cert_nos", "fields", "codes", "warnings")
 
 
@@ -58,6 +64,11 @@ class Catalog:
         if "meta" not in db.table_names():
             db["meta"].create({"key": str, "value": str}, pk="key")
             db["meta"].insert({"key": "schema_version", "value": str(SCHEMA_VERSION)})
+        found = int(db["meta"].get("schema_version")["value"])
+        if found != SCHEMA_VERSION:
+            raise CatalogError(f"the catalogue at {self.path} has schema version {found}; this "
+                               f"version of auditarchive writes {SCHEMA_VERSION}: ingest into a new "
+                               f"data home (the originals are untouched)")
         db["documents"].create({
             "id": str, "path": str, "filename": str, "size": int, "pages": int,
             "doc_type": str, "title": str, "org_name": str, "credit_code": str, "org_id": str,
@@ -66,18 +77,21 @@ class Catalog:
             "expiry_date": str, "scope": str, "audit_id": str, "ocr_pages": int, "status": str,
             "warnings": str, "extractor_version": int, "seconds": float, "ingested_at": str,
         }, pk="id", if_not_exists=True)
-        db["files"].create({"path": str, "doc_id": str, "size": int, "mtime": float, "seen_at": str},
+        db["files"].create({"path": str, "doc_id": str, "stamp": str, "seen_at": str},
                            pk="path", if_not_exists=True)
         db["pages"].create({"doc_id": str, "number": int, "text": str, "has_text": int,
                             "has_images": int, "ocr": int, "ocr_confidence": float},
                            pk=("doc_id", "number"), if_not_exists=True)
-        db["organisations"].create({"id": str, "name": str, "credit_code": str, "names": str,
-                                    "documents": int}, pk="id", if_not_exists=True)
+        db["organisations"].create({"id": str, "name": str, "credit_code": str, "names": str},
+                                   pk="id", if_not_exists=True)
         db["certificates"].create({"cert_no": str, "lookup_key": str, "org_id": str, "fields": str,
                                    "issue_date": str, "expiry_date": str, "scope": str,
                                    "doc_id": str}, pk="cert_no", if_not_exists=True)
-        db["audits"].create({"id": str, "org_id": str, "stage": str, "start": str, "end": str,
-                             "fields": str}, pk="id", if_not_exists=True)
+        # Audits are derived from their documents, so they can never disagree with them.
+        db.execute("""create view if not exists audits as
+            select audit_id as id, org_id, stage, min(audit_start) as start, max(audit_end) as "end",
+                   count(*) as documents
+            from documents where audit_id is not null group by audit_id""")
         db["auditors"].create({"id": str, "name": str, "reg_no": str}, pk="id", if_not_exists=True)
         db["document_auditors"].create({"doc_id": str, "auditor_id": str, "ord": int, "role": str},
                                        pk=("doc_id", "auditor_id"), if_not_exists=True)
@@ -88,7 +102,8 @@ class Catalog:
                                      "middle": str, "code_table": str},
                                     pk=("doc_id", "code"), if_not_exists=True)
         db["failures"].create({"path": str, "sha256": str, "reason": str, "message": str,
-                               "attempts": int, "last_attempt": str}, pk="path", if_not_exists=True)
+                               "attempts": int, "last_attempt": str, "extractor_version": int},
+                              pk="path", if_not_exists=True)
         for table, cols in (("documents", ["org_id"]), ("documents", ["doc_type"]),
                             ("documents", ["cert_no"]), ("document_codes", ["code"]),
                             ("document_codes", ["middle"]), ("document_codes", ["major"]),
@@ -103,11 +118,21 @@ class Catalog:
             return False
         return extractor_version is None or row[0] == extractor_version
 
-    def known_files(self, extractor_version: int) -> dict[str, tuple[int, float]]:
-        """path → (size, mtime) of files whose document was extracted by this version."""
-        return {r[0]: (r[1], r[2]) for r in self.db.execute(
-            "select f.path, f.size, f.mtime from files f join documents d on d.id = f.doc_id "
-            "where d.extractor_version = ?", [extractor_version])}
+    def known_files(self, extractor_version: int) -> dict[str, str]:
+        """path → stamp of files whose document was extracted by this version."""
+        return dict(self.db.execute(
+            "select f.path, f.stamp from files f join documents d on d.id = f.doc_id "
+            "where d.extractor_version = ?", [extractor_version]).fetchall())
+
+    @contextmanager
+    def ingest_lock(self) -> Iterator[None]:
+        """One batch at a time on this catalogue (waits for the other to finish)."""
+        with open(self.path.parent / "ingest.lock", "a") as fh:
+            fcntl.flock(fh, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(fh, fcntl.LOCK_UN)
 
     def document_ids(self) -> list[str]:
         return [r[0] for r in self.db.execute("select id from documents order by id")]
@@ -178,28 +203,40 @@ class Catalog:
             status=data["status"], warnings=data["warnings"] or [])
 
     # -- writing ---------------------------------------------------------------------------
-    def record_path(self, path: str, doc_id: str, size: int, mtime: float) -> None:
+    def record_path(self, path: str, doc_id: str, stamp: str) -> list[str]:
+        """Note that `path` holds document `doc_id`; returns documents this left without a file."""
         with self.db.conn:
-            self.db["files"].upsert({"path": path, "doc_id": doc_id, "size": size, "mtime": mtime,
-                                     "seen_at": _now()}, pk="path")
-            self.db["failures"].delete_where("path = ?", [path])
+            return self._set_path(path, doc_id, stamp)
 
-    def record_failure(self, path: str, sha256: str | None, reason: str, message: str) -> None:
+    def _set_path(self, path: str, doc_id: str, stamp: str) -> list[str]:
+        row = self.db.execute("select doc_id from files where path = ?", [path]).fetchone()
+        self._put("files", [{"path": path, "doc_id": doc_id, "stamp": stamp, "seen_at": _now()}])
+        self.db.execute("delete from failures where path = ?", [path])
+        old = row[0] if row else None
+        if old and old != doc_id and not self.db.execute(
+                "select 1 from files where doc_id = ? limit 1", [old]).fetchone():
+            self._delete_document(old)          # its content is gone from the archive
+            return [old]
+        return []
+
+    def record_failure(self, path: str, sha256: str | None, reason: str, message: str,
+                       extractor_version: int | None = None) -> None:
         with self.db.conn:
             old = self.db.execute("select attempts from failures where path = ?", [path]).fetchone()
-            self.db["failures"].upsert({
+            self._put("failures", [{
                 "path": path, "sha256": sha256, "reason": reason, "message": message,
-                "attempts": (old[0] if old else 0) + 1, "last_attempt": _now()}, pk="path")
+                "attempts": (old[0] if old else 0) + 1, "last_attempt": _now(),
+                "extractor_version": extractor_version}])
 
-    def save_document(self, doc: Document, pages: list[dict[str, Any]], size: int, mtime: float,
-                      extractor_version: int, seconds: float) -> None:
-        """Write one document and everything derived from it, replacing an earlier version."""
+    def save_document(self, doc: Document, pages: list[dict[str, Any]], stamp: str,
+                      extractor_version: int, seconds: float) -> list[str]:
+        """Write one document and everything derived from it, replacing an earlier version, in
+        one transaction. Returns documents removed because this one replaced them at its path."""
         db = self.db
-        oid = org_key(doc.org.name, doc.org.credit_code)
-        audit_id = None
-        if oid and doc.stage and doc.audit_start:
-            audit_id = f"{oid}|{doc.stage}|{doc.audit_start}"
+        size = int(stamp.split(":")[0]) if stamp else None
         with db.conn:
+            oid = self._resolve_org(doc.org.name, doc.org.credit_code)
+            audit_id = f"{oid}|{doc.stage}|{doc.audit_start}" if oid and doc.stage and doc.audit_start else None
             self._delete_children(doc.id)
             self._put("documents", [{
                 "id": doc.id, "path": doc.path, "filename": doc.filename, "size": size,
@@ -233,13 +270,7 @@ class Catalog:
                     "cert_no": doc.cert_no, "lookup_key": cert_lookup_key(doc.cert_no),
                     "org_id": oid, "fields": json.dumps(doc.fields), "issue_date": doc.issue_date,
                     "expiry_date": doc.expiry_date, "scope": doc.scope, "doc_id": doc.id}])
-            if audit_id:
-                self._put("audits", [{"id": audit_id, "org_id": oid, "stage": doc.stage,
-                                      "start": doc.audit_start, "end": doc.audit_end,
-                                      "fields": json.dumps(doc.fields)}])
-            self._put("files", [{"path": doc.path, "doc_id": doc.id, "size": size, "mtime": mtime,
-                                 "seen_at": _now()}])
-            db.execute("delete from failures where path = ?", [doc.path])
+            return self._set_path(doc.path, doc.id, stamp)
 
     def _put(self, table: str, rows: list[dict[str, Any]]) -> None:
         """INSERT OR REPLACE rows (all with the same keys) in one statement: the write hot path,
@@ -251,17 +282,46 @@ class Catalog:
                f"values ({', '.join('?' * len(cols))})")
         self.db.conn.executemany(sql, [[r[c] for c in cols] for r in rows])
 
+    def _resolve_org(self, name: str | None, credit_code: str | None) -> str | None:
+        """The organisation's key: its credit code when any document gave one (an organisation
+        first seen by name only is folded into it), else its name."""
+        if credit_code:
+            if name:
+                by_name = org_key(name, None)
+                if by_name != credit_code and self.db.execute(
+                        "select 1 from organisations where id = ?", [by_name]).fetchone():
+                    self._merge_org(by_name, credit_code)
+            return credit_code
+        if not name:
+            return None
+        row = self.db.execute(
+            "select o.id from organisations o, json_each(o.names) n where o.credit_code is not null "
+            "and n.value = ? limit 1", [name]).fetchone()
+        return row[0] if row else org_key(name, None)
+
+    def _merge_org(self, old: str, new: str) -> None:
+        names = json.loads((self.db.execute("select names from organisations where id = ?", [old])
+                            .fetchone() or ["[]"])[0] or "[]")
+        self.db.execute("update documents set org_id = ?, audit_id = ? || substr(audit_id, ?) "
+                        "where org_id = ?", [new, new, len(old) + 1, old])
+        self.db.execute("update certificates set org_id = ? where org_id = ?", [new, old])
+        self.db.execute("delete from organisations where id = ?", [old])
+        for n in names:
+            self._upsert_org(new, Org(name=n, credit_code=new))
+
     def _upsert_org(self, oid: str, org: Org) -> None:
-        row = self.db.execute("select names from organisations where id = ?", [oid]).fetchone()
+        row = self.db.execute("select names, credit_code from organisations where id = ?", [oid]).fetchone()
         names = json.loads(row[0]) if row and row[0] else []
         if org.name and org.name not in names:
             names.append(org.name)
-        count = self.db.execute("select count(*) from documents where org_id = ?", [oid]).fetchone()[0]
         self._put("organisations", [{"id": oid, "name": names[0] if names else None,
-                                     "credit_code": org.credit_code,
-                                     "names": json.dumps(names, ensure_ascii=False),
-                                     "documents": count}])
+                                     "credit_code": org.credit_code or (row[1] if row else None),
+                                     "names": json.dumps(names, ensure_ascii=False)}])
+
+    def _delete_document(self, doc_id: str) -> None:
+        self._delete_children(doc_id)
+        self.db.execute("delete from documents where id = ?", [doc_id])
 
     def _delete_children(self, doc_id: str) -> None:
-        for table in ("pages", "document_codes", "document_auditors", "findings"):
+        for table in ("pages", "document_codes", "document_auditors", "findings", "certificates"):
             self.db.execute(f"delete from [{table}] where doc_id = ?", [doc_id])

@@ -43,7 +43,11 @@ def process_file(path: str) -> dict[str, Any]:
     {"ok": False, "sha256", "reason", "message"}.
     """
     started = time.perf_counter()
-    data = Path(path).read_bytes()
+    try:
+        data = Path(path).read_bytes()
+    except OSError as exc:
+        return {"ok": False, "sha256": None, "reason": "unreadable",
+                "message": f"cannot read the file: {exc.strerror or exc}"}
     digest = hashlib.sha256(data).hexdigest()
     try:
         pages = read_pdf(data, want_tables=wants_tables)
@@ -59,21 +63,43 @@ def process_file(path: str) -> dict[str, Any]:
     }
 
 
-def discover(paths: Iterable[str | Path]) -> list[Path]:
-    """PDF files under the given paths (folders recursively; files named directly always count)."""
+def discover(paths: Iterable[str | Path], problems: list[tuple[str, str]] | None = None) -> list[Path]:
+    """PDF files under the given paths: folders recursively (following links to folders, each
+    folder once), files named directly whatever their name. Folders that cannot be listed are
+    added to `problems` as (path, message)."""
     found: list[Path] = []
     seen: set[Path] = set()
+    visited: set[str] = set()
+
+    def add(q: Path) -> None:
+        q = q.resolve()
+        if q not in seen:
+            seen.add(q)
+            found.append(q)
+
+    def unreadable(err: OSError) -> None:
+        if problems is not None:
+            problems.append((str(err.filename), f"cannot list the folder: {err.strerror or err}"))
+
     for raw in paths:
         p = Path(raw)
         if not p.exists():
             raise FileNotFoundError(f"no such file or folder: {raw}")
-        candidates = [p] if p.is_file() else sorted(
-            q for q in p.rglob("*") if q.is_file() and q.suffix.lower() == ".pdf")
-        for q in candidates:
-            q = q.resolve()
-            if q not in seen:
-                seen.add(q)
-                found.append(q)
+        if not p.is_dir():
+            add(p)
+            continue
+        for folder, dirs, files in os.walk(p, followlinks=True, onerror=unreadable):
+            real = os.path.realpath(folder)
+            if real in visited:            # a link loop, or a folder reached twice
+                dirs[:] = []
+                continue
+            visited.add(real)
+            dirs.sort()
+            for name in sorted(files):
+                if name.lower().endswith(".pdf"):
+                    q = Path(folder) / name
+                    if q.is_file():
+                        add(q)
     return found
 
 
@@ -124,8 +150,18 @@ def to_document(path: Path, result: dict[str, Any]) -> Document:
 Progress = Callable[[str, Path, dict[str, Any] | None], None]
 
 
+def file_stamp(stat: os.stat_result) -> str:
+    """What says a file is unchanged without reading it: size, modification and change times
+    (copying with preserved times still changes the change time)."""
+    return f"{stat.st_size}:{stat.st_mtime_ns}:{stat.st_ctime_ns}"
+
+
 class Ingestor:
-    """Runs one batch against a catalogue; `run` can be called for several batches."""
+    """Runs one batch against a catalogue; `run` can be called for several batches.
+
+    Batches on one catalogue take turns (a lock file beside it), so two runs never do the same
+    work twice or count a failure twice.
+    """
 
     def __init__(self, catalog: Catalog, workers: int = 2, timeout: float = DEFAULT_TIMEOUT,
                  memory_mb: int = DEFAULT_MEMORY_MB, retry_failed: bool = False,
@@ -137,97 +173,122 @@ class Ingestor:
         self.retry_failed = retry_failed
         self.progress = progress or (lambda event, path, info: None)
         self.saved: list[str] = []          # ids written by the last run (to index them)
+        self.removed: list[str] = []        # ids the last run dropped (content replaced at a path)
 
-    def plan(self, files: list[Path], summary: Summary) -> list[tuple[Path, str | None]]:
-        """Files that need extracting. A file seen before at the same path with the same size and
-        modification time is unchanged without reading it; one that failed before is skipped if
-        its content is the same. Workers hash the rest (the main process only writes)."""
+    def plan(self, files: list[Path], summary: Summary) -> list[Path]:
+        """Files that need extracting. A file seen before at the same path with the same stamp is
+        unchanged without reading it; one that failed before with the same content and the same
+        extractor is skipped (unless retrying). Workers hash the rest; this process only writes."""
         known = self.catalog.known_files(EXTRACTOR_VERSION)
         failed = {r["path"]: r for r in self.catalog.failures()}
-        todo: list[tuple[Path, str | None]] = []
+        todo: list[Path] = []
         for path in files:
-            stat = path.stat()
-            if known.get(str(path)) == (stat.st_size, stat.st_mtime):
-                summary.unchanged += 1
-                self.progress("unchanged", path, None)
+            try:
+                stamp = file_stamp(path.stat())
+                if known.get(str(path)) == stamp:
+                    summary.unchanged += 1
+                    self.progress("unchanged", path, None)
+                    continue
+                prior = failed.get(str(path))
+                if (prior and not self.retry_failed and prior["extractor_version"] == EXTRACTOR_VERSION
+                        and prior["sha256"] == sha256_file(path)):
+                    summary.skipped_failed += 1
+                    self.progress("skipped", path, None)
+                    continue
+            except OSError as exc:
+                self._fail(path, None, "unreadable", f"cannot read the file: {exc.strerror or exc}", summary)
                 continue
-            prior = failed.get(str(path))
-            if prior and not self.retry_failed and prior["sha256"] == sha256_file(path):
-                summary.skipped_failed += 1
-                self.progress("skipped", path, None)
-                continue
-            todo.append((path, None))
+            todo.append(path)
         return todo
 
-    def run(self, paths: Iterable[str | Path]) -> Summary:
+    def run(self, paths: Iterable[str | Path], files: list[Path] | None = None,
+            problems: list[tuple[str, str]] | None = None) -> Summary:
+        """Ingest `files` with the folders that could not be listed (default: what
+        `discover(paths)` finds)."""
         started = time.perf_counter()
-        self.saved = []
-        files = discover(paths)
+        self.saved, self.removed = [], []
+        if files is None:
+            problems = []
+            files = discover(paths, problems)
         summary = Summary(files=len(files), workers=self.workers)
-        todo = self.plan(files, summary)
-        if self.workers == 0:
-            for path, digest in todo:
-                try:
-                    result = process_file(str(path))
-                except Exception as exc:  # noqa: BLE001 — a bug in one file must not stop the batch
-                    result = {"ok": False, "sha256": digest, "reason": "error",
-                              "message": f"{type(exc).__name__}: {exc}"}
-                self._store(path, digest, result, summary)
-        else:
-            self._run_pool(todo, summary)
+        with self.catalog.ingest_lock():
+            for folder, message in problems or []:
+                self._fail(Path(folder), None, "unreadable", message, summary)
+            todo = self.plan(files, summary)
+            if self.workers == 0:
+                for path in todo:
+                    try:
+                        result = process_file(str(path))
+                    except Exception as exc:  # noqa: BLE001 — a bug in one file must not stop the batch
+                        result = {"ok": False, "sha256": None, "reason": "error",
+                                  "message": f"{type(exc).__name__}: {exc}"}
+                    self._store(path, result, summary)
+            else:
+                self._run_pool(todo, summary)
         summary.seconds = round(time.perf_counter() - started, 3)
         return summary
 
-    def _run_pool(self, todo: list[tuple[Path, str]], summary: Summary) -> None:
+    def _run_pool(self, todo: list[Path], summary: Summary) -> None:
         from pebble import ProcessExpired, ProcessPool
 
         with ProcessPool(max_workers=self.workers, initializer=_worker_init,
                          initargs=(self.memory_mb,)) as pool:
-            pending: dict[Future, tuple[Path, str | None]] = {}
+            pending: dict[Future, Path] = {}
             queue = list(reversed(todo))
             while queue or pending:
                 # Keep a bounded number of tasks in flight so results are stored as they come.
                 while queue and len(pending) < self.workers * 4:
-                    path, digest = queue.pop()
-                    future = pool.schedule(process_file, args=(str(path),), timeout=self.timeout)
-                    pending[future] = (path, digest)
+                    path = queue.pop()
+                    pending[pool.schedule(process_file, args=(str(path),), timeout=self.timeout)] = path
                 done, _ = wait(list(pending), return_when=FIRST_COMPLETED)
                 for future in done:
-                    path, digest = pending.pop(future)
+                    path = pending.pop(future)
                     try:
                         result = future.result()
                     except TimeoutError:
-                        result = {"ok": False, "sha256": digest, "reason": "timeout",
+                        result = {"ok": False, "reason": "timeout",
                                   "message": f"extraction took longer than {self.timeout:g} s"}
                     except ProcessExpired as exc:
-                        result = {"ok": False, "sha256": digest, "reason": "crashed",
+                        result = {"ok": False, "reason": "crashed",
                                   "message": f"the worker died (exit code {exc.exitcode})"}
                     except MemoryError:
-                        result = {"ok": False, "sha256": digest, "reason": "memory",
+                        result = {"ok": False, "reason": "memory",
                                   "message": f"extraction needed more than {self.memory_mb} MB"}
                     except Exception as exc:  # noqa: BLE001
-                        result = {"ok": False, "sha256": digest, "reason": "error",
+                        result = {"ok": False, "reason": "error",
                                   "message": f"{type(exc).__name__}: {exc}"}
-                    self._store(path, digest, result, summary)
+                    self._store(path, result, summary)
 
-    def _store(self, path: Path, digest: str | None, result: dict[str, Any], summary: Summary) -> None:
-        stat = path.stat()
+    def _fail(self, path: Path, digest: str | None, reason: str, message: str, summary: Summary) -> None:
+        if digest is None and reason not in ("unreadable", "vanished"):
+            try:
+                digest = sha256_file(path)
+            except OSError:
+                pass
+        self.catalog.record_failure(str(path), digest, reason, message, EXTRACTOR_VERSION)
+        summary.failed.append(Failure(str(path), reason, message))
+        self.progress("failed", path, {"reason": reason, "message": message})
+
+    def _store(self, path: Path, result: dict[str, Any], summary: Summary) -> None:
         if not result["ok"]:
-            self.catalog.record_failure(str(path), result.get("sha256") or digest or sha256_file(path),
-                                        result["reason"], result["message"])
-            summary.failed.append(Failure(str(path), result["reason"], result["message"]))
-            self.progress("failed", path, result)
+            self._fail(path, result.get("sha256"), result["reason"], result["message"], summary)
+            return
+        try:
+            stamp = file_stamp(path.stat())
+        except OSError as exc:
+            self._fail(path, result["sha256"], "vanished",
+                       f"the file went away while it was read: {exc.strerror or exc}", summary)
             return
         if self.catalog.has_document(result["sha256"], EXTRACTOR_VERSION):
             # The same content is catalogued already (a copy, or a moved file): note the path.
-            self.catalog.record_path(str(path), result["sha256"], stat.st_size, stat.st_mtime)
+            self.removed += self.catalog.record_path(str(path), result["sha256"], stamp)
             summary.unchanged += 1
             self.progress("unchanged", path, None)
             return
         doc = to_document(path, result)
         existed = self.catalog.has_document(doc.id)
-        self.catalog.save_document(doc, result["pages"], stat.st_size, stat.st_mtime,
-                                   EXTRACTOR_VERSION, result["seconds"])
+        self.removed += self.catalog.save_document(doc, result["pages"], stamp, EXTRACTOR_VERSION,
+                                                   result["seconds"])
         self.saved.append(doc.id)
         if existed:
             summary.updated += 1

@@ -44,7 +44,9 @@ def _check_signature(data: bytes) -> None:
         raise PdfError("empty", "empty file (0 bytes)")
     head = data[:1024]
     if b"%PDF-" not in head:
-        sample = head[:24].decode("utf-8", errors="replace").strip() or "binary data"
+        sample = head[:24].decode("utf-8", errors="replace").strip()
+        if not sample or "\ufffd" in sample or not sample.isprintable():
+            sample = "bytes " + head[:8].hex(" ")
         raise PdfError("not_pdf", f"not a PDF: no %PDF- signature (starts with {sample!r})")
 
 
@@ -81,12 +83,14 @@ def read_pdf(data: bytes, want_tables: Callable[[str], bool] | None = None,
             tables: list[Table] = []
             try:
                 textpage = page.get_textpage()
-                text = normalise(textpage.get_text_range())
-                has_text = sum(not ch.isspace() for ch in text) >= MIN_TEXT_CHARS
-                has_images = False if has_text else _page_has_images(page)
-                if has_text and want_tables and want_tables(text):
-                    tables = page_tables(page, textpage)
-                textpage.close()
+                try:
+                    text = normalise(textpage.get_text_range())
+                    has_text = sum(not ch.isspace() for ch in text) >= MIN_TEXT_CHARS
+                    has_images = False if has_text else _page_has_images(page)
+                    if has_text and want_tables and want_tables(text):
+                        tables = page_tables(page, textpage)
+                finally:
+                    textpage.close()
             finally:
                 page.close()
             pages.append(Page(index + 1, text, has_text, has_images, tables))
@@ -118,7 +122,11 @@ def render_png(path: Path, page_number: int, scale: float = 1.5) -> bytes:
     """One page as PNG bytes (for the UI and OCR)."""
     pdf = pdfium.PdfDocument(str(path))
     try:
-        image = pdf[page_number - 1].render(scale=scale).to_pil()
+        page = pdf[page_number - 1]
+        try:
+            image = page.render(scale=scale).to_pil()
+        finally:
+            page.close()
         buf = io.BytesIO()
         image.save(buf, format="PNG")
         return buf.getvalue()

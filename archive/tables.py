@@ -21,6 +21,9 @@ Table = list[list[str]]
 SNAP = 3.0          # pdfplumber's default snap and join tolerances, in points
 MIN_EDGE = 3.0
 THIN = 2.0          # a rectangle thinner than this is a drawn line
+# Finding cells is quadratic in the ruling lines' crossings; a real form has a few hundred. A page
+# ruled like graph paper is not read as tables (its text is still read).
+MAX_INTERSECTIONS = 10_000
 
 
 def _edge_h(x0: float, x1: float, y: float) -> dict[str, Any]:
@@ -35,9 +38,19 @@ def _edge_v(x: float, top: float, bottom: float) -> dict[str, Any]:
             "height": bottom - top, "orientation": "v", "object_type": "line"}
 
 
+def _to_page(obj: pdfium.PdfObject) -> tuple[float, ...]:
+    """The object's matrix composed with those of the forms (XObjects) it sits in."""
+    m = obj.get_matrix()
+    container = getattr(obj, "container", None)
+    while container is not None:
+        m = m.multiply(container.get_matrix())
+        container = getattr(container, "container", None)
+    return m.get()
+
+
 def _segments(obj: pdfium.PdfObject, page_height: float) -> list[tuple[float, float, float, float]]:
     """The straight pieces of a path object, in top-down page coordinates."""
-    a, b, c, d, e, f = obj.get_matrix().get()
+    a, b, c, d, e, f = _to_page(obj)
     count = pdfium_c.FPDFPath_CountSegments(obj.raw)
     x, y = ctypes.c_float(), ctypes.c_float()
     points: list[tuple[float, float, int, bool]] = []
@@ -67,6 +80,10 @@ def page_edges(page: pdfium.PdfPage) -> list[dict[str, Any]]:
     height = page.get_height()
     edges = []
     for obj in page.get_objects(filter=[pdfium_c.FPDF_PAGEOBJ_PATH], max_depth=3):
+        if getattr(obj, "level", 0) > 0:          # inside a form: its own coordinates
+            edges += [_edge_from_segment(*seg) for seg in _segments(obj, height)
+                      if _edge_from_segment(*seg)]
+            continue
         left, bottom, right, top = obj.get_bounds()
         if right - left < THIN and top - bottom >= MIN_EDGE:          # a thin vertical bar
             edges.append(_edge_v((left + right) / 2, height - top, height - bottom))
@@ -74,12 +91,16 @@ def page_edges(page: pdfium.PdfPage) -> list[dict[str, Any]]:
         if top - bottom < THIN and right - left >= MIN_EDGE:          # a thin horizontal bar
             edges.append(_edge_h(left, right, height - (top + bottom) / 2))
             continue
-        for x0, y0, x1, y1 in _segments(obj, height):
-            if abs(y0 - y1) < 0.5 and abs(x1 - x0) >= MIN_EDGE:
-                edges.append(_edge_h(x0, x1, y0))
-            elif abs(x0 - x1) < 0.5 and abs(y1 - y0) >= MIN_EDGE:
-                edges.append(_edge_v(x0, y0, y1))
+        edges += [e for seg in _segments(obj, height) if (e := _edge_from_segment(*seg))]
     return edges
+
+
+def _edge_from_segment(x0: float, y0: float, x1: float, y1: float) -> dict[str, Any] | None:
+    if abs(y0 - y1) < 0.5 and abs(x1 - x0) >= MIN_EDGE:
+        return _edge_h(x0, x1, y0)
+    if abs(x0 - x1) < 0.5 and abs(y1 - y0) >= MIN_EDGE:
+        return _edge_v(x0, y0, y1)
+    return None
 
 
 def join_lines(text: str) -> str:
@@ -96,7 +117,10 @@ def page_tables(page: pdfium.PdfPage, textpage: pdfium.PdfTextPage) -> list[Tabl
         return []
     edges = merge_edges(edges, SNAP, SNAP, SNAP, SNAP)
     edges = [e for e in edges if (e["width"] if e["orientation"] == "h" else e["height"]) >= MIN_EDGE]
-    cells = intersections_to_cells(edges_to_intersections(edges, 1, 1))
+    intersections = edges_to_intersections(edges, 1, 1)
+    if len(intersections) > MAX_INTERSECTIONS:
+        return []
+    cells = intersections_to_cells(intersections)
     height = page.get_height()
     tables = []
     for group in cells_to_tables(cells):

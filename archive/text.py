@@ -29,9 +29,15 @@ def to_simplified(text: str) -> str:
     return _t2s().convert(text)
 
 
+# Circled and parenthesised list markers: NFKC would make ①8.5.1 read as 18.5.1.
+_MARKERS = str.maketrans({**{chr(0x2460 + i): f"({i + 1}) " for i in range(20)},
+                          **{chr(0x2474 + i): f"({i + 1}) " for i in range(20)},
+                          **{chr(0x2488 + i): f"{i + 1}. " for i in range(20)}})
+
+
 def normalise(text: str) -> str:
     """Normalise one page (or any string) of extracted text; keeps line structure."""
-    text = _CONTROL.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))
+    text = _CONTROL.sub("", text.replace("\r\n", "\n").replace("\r", "\n")).translate(_MARKERS)
     text = unicodedata.normalize("NFKC", text).translate(_DASHES)
     text = to_simplified(text)
     lines = (_BLANKS.sub(" ", line).strip() for line in text.split("\n"))

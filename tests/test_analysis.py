@@ -398,11 +398,6 @@ def speed(chars: int) -> dict[str, float]:
     return out
 
 
-def test_speed_report():
-    figures = speed(200_000)
-    print("\n" + "; ".join(f"{k}: {v:,.0f} chars/s" for k, v in figures.items()))
-
-
 if __name__ == "__main__":
     for name, value in speed(1_000_000).items():
         print(f"{name}: {value:,.0f} chars/s on ~1 MB")

@@ -292,11 +292,8 @@ def test_cli_prints_a_summary(tmp_path, capsys):
 
 @pytest.mark.slow
 def test_full_scale(tmp_path):
-    t0 = time.perf_counter()
     truth = generate(tmp_path, seed=SEED)
-    seconds = time.perf_counter() - t0
     docs = truth["documents"]
-    assert seconds < 60
     assert len(truth["orgs"]) >= 30 and len(docs) >= 250
     assert set(DOC_TYPES) == {d["doc_type"] for d in docs.values()}
     assert {"QMS", "EMS", "OHSMS", "FSMS", "ISMS", "SERVICE"} <= {f for d in docs.values() for f in d["fields"]}

@@ -168,3 +168,24 @@ def test_fast_tables_equal_pdfplumbers(tmp_path):
     assert mine == read_tables(pdf_path.read_bytes(), [1])[1]
     assert len(mine) == 2 and mine[1][1][3].startswith("10月发生一起轻微货物坍塌事件")
     assert mine[0][2][3].endswith("单元格里换行显示")
+
+
+def test_graph_paper_is_not_read_as_tables(tmp_path):
+    """A page ruled with thousands of crossings (no form has them) is not searched for cells."""
+    import pypdfium2 as pdfium
+    from reportlab.pdfgen import canvas
+    from archive.tables import MAX_INTERSECTIONS, page_tables
+    from pdfmaker import FONT, _font
+
+    _font()
+    path = tmp_path / "grid.pdf"
+    c = canvas.Canvas(str(path))
+    c.setFont(FONT, 10)
+    c.drawString(50, 800, "姓名 组内身份")
+    n = int(MAX_INTERSECTIONS ** 0.5) + 10
+    for i in range(n):
+        c.line(40 + i * 3.6, 40, 40 + i * 3.6, 780)
+        c.line(40, 40 + i * 3.6, 540, 40 + i * 3.6)
+    c.save()
+    page = pdfium.PdfDocument(str(path))[0]
+    assert page_tables(page, page.get_textpage()) == []

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import sqlite3
 import subprocess
@@ -61,14 +62,16 @@ def test_broken_files_are_reported_and_the_batch_goes_on(batch: Path, catalog: C
 
 
 def _snapshot(db_path: Path) -> dict[str, list]:
+    """Every table and view of the catalogue, less the columns that record when."""
     conn = sqlite3.connect(db_path)
     tables = ["documents", "pages", "findings", "document_codes", "document_auditors",
-              "organisations", "auditors", "files"]
-    out = {t: sorted(conn.execute(f"select * from {t}").fetchall()) for t in tables}
-    out["documents"] = [tuple(v for k, v in zip(
-        [c[1] for c in conn.execute("pragma table_info(documents)")], row)
-        if k not in ("ingested_at", "seconds")) for row in out["documents"]]
-    out["files"] = [row[:4] for row in out["files"]]
+              "organisations", "auditors", "files", "certificates", "audits", "failures"]
+    when = {"ingested_at", "seconds", "seen_at", "last_attempt", "attempts"}
+    out = {}
+    for t in tables:
+        cur = conn.execute(f"select * from {t}")
+        cols = [d[0] for d in cur.description]
+        out[t] = sorted(tuple(v for k, v in zip(cols, row) if k not in when) for row in cur.fetchall())
     conn.close()
     return out
 
@@ -101,13 +104,30 @@ def test_a_fixed_file_replaces_its_failure(batch: Path, catalog: Catalog):
     assert "truncated" not in {r["reason"] for r in catalog.failures()}
 
 
+def _grid_pdf(path: Path, lines: int) -> Path:
+    """One page ruled with `lines` × `lines` crossing lines under a team-table header: finding its
+    cells is quadratic in the lines (spaced ≥ 3 pt, or they snap together), so a large grid keeps
+    a worker busy."""
+    from reportlab.pdfgen import canvas
+    from pdfmaker import FONT, _font
+
+    _font()
+    c = canvas.Canvas(str(path), invariant=1)
+    c.setFont(FONT, 10)
+    c.drawString(50, 800, "姓名 组内身份 注册号")
+    c.setLineWidth(0.1)
+    for i in range(lines):
+        x = 50 + i * 495 / lines
+        c.line(x, 50, x, 780)
+        y = 50 + i * 730 / lines
+        c.line(50, y, 545, y)
+    c.save()
+    return path
+
+
 @pytest.mark.slow
 def test_a_file_over_the_time_limit_fails_alone(tmp_path: Path, catalog: Catalog):
-    rows = [["姓名", "组内身份", "注册号"]] + [["张三", "组长", f"2021-N1QMS-{1000000 + i}"] for i in range(40)]
-    blocks: list = []
-    for _ in range(150):
-        blocks += [rows, None]
-    make_pdf(tmp_path / "slow.pdf", blocks)
+    _grid_pdf(tmp_path / "slow.pdf", 95)       # ~9,000 crossings: seconds of table finding
     _good(tmp_path, "quick.pdf", "宁波恒达精密机械有限公司")
     summary = Ingestor(catalog, workers=2, timeout=1).run([tmp_path])
     assert summary.added == 1
@@ -151,6 +171,7 @@ def test_real_documents_ingest(realdocs: Path, catalog: Catalog):
     by_name = {d.filename: d for d in catalog.iter_documents()}
     scanned = by_name["exam-paper-scanned.pdf"]
     assert scanned.status == "no_text" and scanned.pages > 1
+    assert scanned.doc_type is None and scanned.title is None and scanned.fields == []
     assert all(not p["has_text"] and p["has_images"] for p in catalog.pages(scanned.id))
     notes = by_name["certification-basics-notes.pdf"]
     assert notes.status == "ok" and notes.pages == 34
@@ -177,3 +198,82 @@ def test_identical_broken_files_are_each_reported(tmp_path: Path, catalog: Catal
     assert sorted((Path(f.path).name, f.reason) for f in summary.failed) == [
         ("scan_1.pdf", "empty"), ("scan_2.pdf", "empty")]
     assert len(catalog.failures()) == 2
+
+
+def test_a_file_that_vanishes_mid_batch_is_reported(tmp_path: Path, catalog: Catalog):
+    for name in ("a.pdf", "b.pdf", "c.pdf"):
+        _good(tmp_path, name, "宁波恒达精密机械有限公司" if name == "a.pdf" else "杭州西湖电子有限公司")
+
+    def delete_the_last(event, path, info):
+        if event == "added" and (tmp_path / "c.pdf").exists():
+            (tmp_path / "c.pdf").unlink()
+    summary = Ingestor(catalog, workers=0, progress=delete_the_last).run([tmp_path])
+    assert summary.added == 2
+    assert [(Path(f.path).name, f.reason) for f in summary.failed] == [("c.pdf", "unreadable")]
+
+
+def test_new_content_at_a_path_replaces_the_old_document(tmp_path: Path, catalog: Catalog):
+    target = _good(tmp_path, "x.pdf", "宁波恒达精密机械有限公司")
+    ingestor = Ingestor(catalog, workers=0)
+    ingestor.run([tmp_path])
+    first = catalog.document_ids()
+    stat = target.stat()
+    other = _good(tmp_path.parent, "other.pdf", "杭州西湖电子有限公司")
+    shutil.copyfile(other, target)
+    os.utime(target, ns=(stat.st_atime_ns, stat.st_mtime_ns))     # copied with the old times
+    summary = ingestor.run([tmp_path])
+    assert summary.added == 1 and ingestor.removed == first
+    docs = list(catalog.iter_documents())
+    assert len(docs) == 1 and docs[0].org.name == "杭州西湖电子有限公司"
+
+
+def test_links_to_folders_are_followed_once(tmp_path: Path, catalog: Catalog):
+    real = tmp_path / "real"
+    real.mkdir()
+    _good(real, "a.pdf", "宁波恒达精密机械有限公司")
+    root = tmp_path / "root"
+    root.mkdir()
+    (root / "linked").symlink_to(real, target_is_directory=True)
+    (real / "loop").symlink_to(root, target_is_directory=True)
+    summary = Ingestor(catalog, workers=0).run([root])
+    assert summary.files == 1 and summary.added == 1
+
+
+def test_an_organisation_is_one_whether_or_not_a_document_gives_its_credit_code(tmp_path, catalog):
+    from archive.identifiers import credit_check_char
+
+    code = "91330212MA2GQ0R3X" + credit_check_char("91330212MA2GQ0R3X")
+    make_pdf(tmp_path / "1.pdf", ["审核计划", "受审核方：宁波恒达精密机械有限公司", "审核阶段：二阶段",
+                                  "审核日期：2023年5月10日"])
+    make_pdf(tmp_path / "2.pdf", ["审核报告", "受审核方：宁波恒达精密机械有限公司", f"统一社会信用代码：{code}",
+                                  "审核阶段：二阶段", "审核日期：2023年5月10日"])
+    make_pdf(tmp_path / "3.pdf", ["不符合报告", "受审核方：宁波恒达精密机械有限公司", "审核阶段：二阶段",
+                                  "审核日期：2023年5月10日", "条款：8.5.1"])
+    Ingestor(catalog, workers=0).run([tmp_path])
+    orgs = list(catalog.db.query("select * from organisations"))
+    assert [(o["id"], o["name"]) for o in orgs] == [(code, "宁波恒达精密机械有限公司")]
+    audits = list(catalog.db.query("select * from audits"))
+    assert len(audits) == 1 and audits[0]["documents"] == 3 and audits[0]["org_id"] == code
+
+
+def test_tables_drawn_inside_a_form_xobject(tmp_path: Path):
+    from archive.extract import extract, wants_tables
+    from archive.pdf import read_pdf
+
+    flat = make_pdf(tmp_path / "flat.pdf", ["审核报告", [["序号", "条款", "不符合事实描述", "严重程度"],
+                                                       ["1", "8.5.1", "现场抽查作业指导书,未规定切削参数。", "一般"],
+                                                       ["2", "7.1.5", "量具未校准。", "严重"]]])
+    with pikepdf.open(flat) as src, pikepdf.new() as dst:
+        dst.add_blank_page(page_size=(595, 842))
+        form = dst.copy_foreign(src.pages[0].as_form_xobject())
+        name = dst.pages[0].add_resource(form, pikepdf.Name.XObject)
+        dst.pages[0].contents_add(pikepdf.Stream(dst, f"q 0.8 0 0 0.8 40 80 cm {name} Do Q".encode()))
+        dst.save(tmp_path / "stamped.pdf")
+    found = extract(read_pdf((tmp_path / "stamped.pdf").read_bytes(), want_tables=wants_tables))
+    assert [(f.clause, f.severity) for f in found.findings] == [("8.5.1", "minor"), ("7.1.5", "major")]
+
+
+def test_read_commands_do_not_create_a_catalogue(tmp_path: Path):
+    home = tmp_path / "nowhere"
+    res = run_cli(home, "list")
+    assert res.returncode == 1 and "no catalogue" in res.stderr and not home.exists()

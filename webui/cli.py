@@ -14,7 +14,7 @@ from typing import Any, Callable
 
 import click
 
-from archive.catalog import Catalog
+from archive.catalog import Catalog, CatalogError
 from archive.home import Home
 from archive.ingest import DEFAULT_TIMEOUT, Ingestor, Summary, default_workers
 
@@ -39,9 +39,19 @@ class Context:
 
     @property
     def catalog(self) -> Catalog:
+        """The catalogue; commands that only read it refuse to create an empty one."""
         if self._catalog is None:
-            self._catalog = Catalog(self.home.catalog_path)
+            if not self.home.catalog_path.exists() and not self.creating:
+                raise click.ClickException(
+                    f"no catalogue at {self.home.catalog_path}: ingest PDFs first "
+                    f"(auditarchive --home {self.home.root} ingest PATH), or point --home at one")
+            try:
+                self._catalog = Catalog(self.home.catalog_path)
+            except CatalogError as exc:
+                raise click.ClickException(str(exc)) from None
         return self._catalog
+
+    creating = False
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -104,23 +114,29 @@ def _print_summary(s: Summary) -> None:
 @click.pass_obj
 def ingest(obj: Context, paths: tuple[str, ...], workers: int | None, timeout: float,
            retry_failed: bool, ocr: str, progress: bool | None, as_json: bool) -> None:
-    """Add PDFs (files or folders, recursively); unchanged files are skipped."""
-    missing = [p for p in paths if not Path(p).exists()]
-    if missing:
-        raise click.UsageError(f"no such file or folder: {', '.join(missing)}")
+    """Add PDFs (files or folders, recursively); unchanged files are skipped.
+
+    With --workers 0 files are read in this process, without the time and memory limits."""
+    from archive.ingest import discover
+
+    problems: list[tuple[str, str]] = []
+    try:
+        files = discover(paths, problems)
+    except FileNotFoundError as exc:
+        raise click.UsageError(str(exc)) from None
+    obj.creating = True
     if ocr == "always":
         click.echo("note: OCR is not available yet; pages without a text layer are recorded as "
                    "such (status no_text) and can be read again once it is", err=True)
     bar = _Bar(sys.stderr.isatty() if progress is None else progress)
     ingestor = Ingestor(obj.catalog, workers=default_workers() if workers is None else workers,
                         timeout=timeout, retry_failed=retry_failed, progress=bar)
-    from archive.ingest import discover
-    bar.start(len(discover(paths)))
+    bar.start(len(files))
     try:
-        summary = ingestor.run(paths)
+        summary = ingestor.run(paths, files=files, problems=problems)
     finally:
         bar.close()
-    indexed = _index_saved(obj, ingestor.saved)
+    indexed = _index_saved(obj, ingestor.saved, ingestor.removed)
     if as_json:
         click.echo(_dump({**summary.to_dict(), "indexed": indexed}))
     else:
@@ -128,14 +144,15 @@ def ingest(obj: Context, paths: tuple[str, ...], workers: int | None, timeout: f
         click.echo(f"indexed: {indexed} document(s)")
 
 
-def _index_saved(obj: Context, ids: list[str]) -> int:
-    """Index what an ingest wrote; on a stale or missing index, bring it up to date first."""
+def _index_saved(obj: Context, ids: list[str], removed: list[str]) -> int:
+    """Index what an ingest wrote (and drop what it removed); a missing or stale index is
+    brought up to date from the catalogue instead."""
     from indexer import build
 
     if not build.index_exists(obj.home.index_dir):
         return build.reindex(obj.catalog, obj.home.index_dir)["indexed"]
     handle = build.open_index(obj.home.index_dir)
-    return build.update(obj.catalog, handle, ids) if ids else 0
+    return build.update(obj.catalog, handle, ids, remove=removed)
 
 
 @main.command(name="list")

@@ -116,13 +116,29 @@ def find_org_name(lines: list[str]) -> str | None:
     return None
 
 
-def find_credit_code(lines: list[str], text: str) -> str | None:
-    for _, value in labels.find_values(lines, labels.CREDIT):
-        found = identifiers.find_credit_codes(value.replace(" ", ""))
-        if found:
-            return found[0]
-    found = identifiers.find_credit_codes(text)
-    return found[0] if found else None
+def _owner(lines: list[str], i: int) -> str | None:
+    """The organisation a line sits with: a bare name line next to it (a letterhead's)."""
+    for j in (i - 1, i + 1, i - 2):
+        if 0 <= j < len(lines):
+            line = lines[j].strip()
+            if ":" not in line and " " not in line and _ORG_SUFFIX.search(line) and len(line) <= 40:
+                return _clean_org(line)
+    return None
+
+
+def find_credit_code(lines: list[str], org_name: str | None) -> str | None:
+    """The labelled credit code nearest the organisation's label. A code printed with another
+    organisation's name (the certification body's letterhead or footer) is not the organisation's;
+    an unlabelled code is not read."""
+    codes = [(i, found[0]) for i, value in labels.find_values(lines, labels.CREDIT)
+             if (found := identifiers.find_credit_codes(value.replace(" ", "")))]
+    codes = [(i, c) for i, c in codes if (owner := _owner(lines, i)) is None or owner == org_name]
+    if not codes:
+        return None
+    org_lines = [i for i, _ in labels.find_values(lines, labels.ORG)]
+    if not org_lines:
+        return codes[0][1]
+    return min(codes, key=lambda c: min(abs(c[0] - o) for o in org_lines))[1]
 
 
 # `对贵组织的质量管理体系进行…审核`, `建立的环境管理体系符合标准`: sentences that state the field.
@@ -180,15 +196,16 @@ def _labelled_date(lines: list[str], labs: tuple[str, ...]) -> date | None:
 def extract(pages: list[Page]) -> Extracted:
     """Everything the document object says about a document, read from its pages."""
     out = Extracted()
-    lines = [line for p in pages for line in p.text.split("\n")]
+    lines = [line for p in pages for line in p.text.split("\n") if line.strip()]
     text = "\n".join(p.text for p in pages)
     tables = [t for p in pages for t in p.tables]
-    if not lines:
+    if not lines:          # no text layer (a scan before OCR): nothing is known
         return out
     first = pages[0].text.split("\n") if pages else []
     out.doc_type, out.title = doctype.classify(first)
 
-    out.org = Org(name=find_org_name(lines), credit_code=find_credit_code(lines, text))
+    name = find_org_name(lines)
+    out.org = Org(name=name, credit_code=find_credit_code(lines, name))
     out.cert_nos = identifiers.find_cert_nos(text)
     out.cert_no = out.cert_nos[0] if out.cert_nos else None
     audit_record = out.doc_type not in (None, "other")
@@ -217,10 +234,8 @@ def extract(pages: list[Page]) -> Extracted:
         out.scope = out.scope or None
 
     mentioned = list(dict.fromkeys(m.code for m in codes_mod.find_codes(text)))
-    day = (date.fromisoformat(out.audit_start) if out.audit_start else issued)
-    if day is None:
-        all_dates = find_dates(text)
-        day = all_dates[0] if all_dates else None
+    # The table is read by the audit's (or certificate's) date; a form's release date says nothing.
+    day = date.fromisoformat(out.audit_start) if out.audit_start else issued
     out.codes, out.code_table, warnings = codes_mod.resolve_codes(mentioned, day)
     out.warnings += warnings
 
