@@ -6,6 +6,7 @@ index). `reindex` commits every `chunk` documents, so an interrupted run resumes
 """
 from __future__ import annotations
 
+import os
 import shutil
 import time
 from dataclasses import dataclass, field
@@ -23,6 +24,8 @@ from . import dictionary
 from .schema import build_schema, to_record, version
 
 VERSION_FILE = "VERSION"
+BULK = 2000          # documents from which a build uses several processes
+BULK_STEP = 10_000   # documents a bulk commit
 
 
 class IndexBusy(Exception):
@@ -69,11 +72,14 @@ def index_exists(directory: Path, analyzer_name: str = "jieba") -> bool:
             and _version_path(directory).read_text().strip() == version(analyzer_name))
 
 
-def writer(handle: IndexHandle, wait: float = 60.0) -> IndexWriter:
-    """The index writer, waiting with exponential back-off while another process holds it."""
+def writer(handle: IndexHandle, wait: float = 60.0, procs: int = 1) -> IndexWriter:
+    """The index writer, waiting with exponential back-off while another process holds it.
+    `procs` > 1 analyses documents in that many processes (bulk builds)."""
     delay, deadline = 0.05, time.monotonic() + wait
     while True:
         try:
+            if procs > 1:        # each process writes its own segment; `reindex` merges after
+                return handle.index.writer(procs=procs, multisegment=True, limitmb=256)
             return handle.index.writer()
         except LockError:
             if time.monotonic() >= deadline:
@@ -106,19 +112,23 @@ def indexed_stamps(handle: IndexHandle) -> dict[str, str | None]:
 
 
 def update(catalog: Catalog, handle: IndexHandle, ids: list[str], remove: Iterable[str] = (),
-           wait: float = 60.0) -> int:
-    """(Re)index the given documents and remove others, in one commit. Returns the count indexed."""
+           wait: float = 60.0, procs: int = 1, new: bool = False) -> int:
+    """(Re)index the given documents and remove others, in one commit. Returns the count indexed.
+    `new` says none of `ids` is in the index yet (no delete needed: bulk builds)."""
     ids, remove = list(ids), list(remove)
     if not ids and not remove:
         return 0
     learn_org_names(catalog)
-    w = writer(handle, wait)
+    w = writer(handle, wait, procs)
     try:
         for doc_id in remove:
             w.delete_by_term("id", doc_id)
         count = 0
         for record in _records(catalog, ids):
-            w.update_document(**record)
+            if new:
+                w.add_document(**record)
+            else:
+                w.update_document(**record)
             count += 1
         w.commit()
     except BaseException:
@@ -159,12 +169,18 @@ def reindex(catalog: Catalog, directory: Path, full: bool = False, chunk: int = 
         shutil.rmtree(directory)
     handle = open_index(directory)
     state = check(catalog, handle)
-    todo = state.missing + state.stale
     done = 0
-    if state.extra:
-        update(catalog, handle, [], remove=state.extra)
-    for start in range(0, len(todo), chunk):
-        done += update(catalog, handle, todo[start:start + chunk])
+    if state.extra or state.stale:
+        done += update(catalog, handle, state.stale, remove=state.extra)
+    todo = state.missing
+    # A bulk build analyses in two processes (jieba is most of the cost) in larger commits.
+    procs = min(2, os.cpu_count() or 1) if len(todo) >= BULK else 1
+    step = max(chunk, BULK_STEP) if procs > 1 else chunk
+    for start in range(0, len(todo), step):
+        done += update(catalog, handle, todo[start:start + step], procs=procs, new=True)
         if progress:
-            progress(done, len(todo))
+            progress(done, len(todo) + len(state.stale))
+    if procs > 1:
+        w = writer(handle)       # a plain commit merges the small segments the bulk build left
+        w.commit()
     return {"indexed": done, "removed": len(state.extra), "documents": catalog.document_count()}
