@@ -314,3 +314,14 @@ def test_cli_search_json_and_check(small):
     assert bad.returncode == 2 and "specialty code" in bad.stderr
     ok = subprocess.run(cli + ["check"], capture_output=True, text=True, cwd=root)
     assert ok.returncode == 0 and "consistent" in ok.stdout
+
+
+def test_bulk_build_in_two_processes(small, monkeypatch):
+    """The multi-process path large rebuilds take gives the same index."""
+    home, catalog = small
+    monkeypatch.setattr(build, "BULK", 2)
+    result = build.reindex(catalog, home / "index", full=True)
+    assert result["indexed"] == 3
+    handle = build.open_index(home / "index")
+    assert build.check(catalog, handle).clean
+    assert search(handle, catalog, SearchRequest(q="管理评审"))["total"] == 1
