@@ -463,3 +463,13 @@ def tokens(text: str, mode: str = "index") -> list[str]:
     if mode not in ("index", "query"):
         raise ValueError(f"mode must be 'index' or 'query', not {mode!r}")
     return [t for t, _, _, _ in JiebaTokenizer(segmode=mode).spans(text, mode == "index")]
+
+
+def word_parts(word: str) -> list[str]:
+    """The shorter words a Han word splits into (jieba's best route without the whole word), or
+    [word] when it does not split. Lets a query word match text that was cut around it
+    (`审核报告` inside 一阶段审核|报告)."""
+    if not _ALL_HAN.match(word) or len(word) < 3:
+        return [word]
+    parts = [word[a:b] for a, b in _best_split(ensure_jieba(), word)]
+    return parts if len(parts) > 1 else [word]

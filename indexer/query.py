@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from whoosh import query as wq
-from whoosh.qparser import AndGroup, MultifieldParser
+from whoosh.qparser import AndGroup, MultifieldParser, OrGroup
 from whoosh.qparser.plugins import FieldsPlugin, GroupPlugin, PhrasePlugin, WildcardPlugin
 
 from archive.identifiers import CERT_PATTERNS, cert_lookup_key
@@ -25,7 +25,7 @@ from archive.text import normalise
 from archive.extract import stage as stage_words
 from archive.extract.schemes import fields_in
 
-from . import synonyms
+from . import analysis, synonyms
 from .schema import BOOSTS, TEXT_FIELDS
 
 MAX_QUERY_CHARS = 400
@@ -48,6 +48,7 @@ class QueryError(ValueError):
 class ParsedQuery:
     text: str                                   # the free text, filters removed
     query: wq.Query                             # what to score
+    loose: wq.Query | None = None               # any word rather than all (to fill a short page)
     filters: list[wq.Query] = field(default_factory=list)
     applied: dict[str, list[str]] = field(default_factory=dict)   # filter → normalised values
 
@@ -128,6 +129,22 @@ def _date_range(raw: str) -> wq.Query:
     return wq.DateRange("date", start, end)
 
 
+def _split_words(query: wq.Query) -> wq.Query:
+    """A Han query word also matches as the phrase of its parts: `审核报告` finds text segmented
+    as 一阶段审核|报告, where the word itself was never indexed."""
+    def rewrite(node: wq.Query) -> wq.Query:
+        if isinstance(node, wq.Term) and node.fieldname in TEXT_FIELDS and isinstance(node.text, str) \
+                and 3 <= len(node.text) <= 8:
+            parts = analysis.word_parts(node.text)
+            if len(parts) > 1:
+                return wq.Or([node, wq.Phrase(node.fieldname, parts, boost=node.boost)])
+            return node
+        if node.is_leaf():
+            return node
+        return node.apply(rewrite)
+    return rewrite(query)
+
+
 def _terms(fieldname: str, values: list[str]) -> wq.Query:
     return wq.Or([wq.Term(fieldname, v) for v in values]) if len(values) > 1 else wq.Term(fieldname, values[0])
 
@@ -140,9 +157,15 @@ class QueryParser:
         self.max_chars = max_chars
         self.text_parser = MultifieldParser(list(TEXT_FIELDS), schema, fieldboosts=BOOSTS,
                                             group=AndGroup)
-        # Users type codes and clauses with dots and colons; only our filters are fields.
-        self.text_parser.remove_plugin_class(FieldsPlugin)
-        self.text_parser.remove_plugin_class(WildcardPlugin)
+        self.loose_parser = MultifieldParser(list(TEXT_FIELDS), schema, fieldboosts=BOOSTS,
+                                             group=OrGroup.factory(0.9))
+        # Quoted text means the words as written: the fields that hold written text only.
+        written = [f for f in TEXT_FIELDS if f != "kind"]
+        self.exact_parser = MultifieldParser(written, schema, fieldboosts=BOOSTS, group=AndGroup)
+        for parser in (self.text_parser, self.loose_parser, self.exact_parser):
+            # Users type codes and clauses with dots and colons; only our filters are fields.
+            parser.remove_plugin_class(FieldsPlugin)
+            parser.remove_plugin_class(WildcardPlugin)
         self.org_parser = MultifieldParser(["org"], schema, group=AndGroup)
         self.org_parser.remove_plugin_class(FieldsPlugin)
 
@@ -160,12 +183,13 @@ class QueryParser:
         for name, value in (extra or {}).items():
             if value not in (None, ""):
                 pairs.append((name, normalise(str(value))))
-        parsed = ParsedQuery(text=text, query=self._text_query(text))
+        parsed = ParsedQuery(text=text, query=self._text_query(text, self.text_parser),
+                             loose=self._text_query(text, self.loose_parser) if text else None)
         for name, value in pairs:
             self._add_filter(parsed, name, value)
         return parsed
 
-    def _text_query(self, text: str) -> wq.Query:
+    def _text_query(self, text: str, parser: MultifieldParser) -> wq.Query:
         if not text:
             return wq.Every()
         if text.count('"') % 2:
@@ -174,15 +198,32 @@ class QueryParser:
             raise QueryError("the brackets in the query do not pair up")
         if re.search(r"(^|\s)(AND|OR)(\s*$|\s+(AND|OR|NOT)(\s|$))|(^|\s)NOT\s*$", text):
             raise QueryError("AND, OR and NOT need a word on each side (NOT: after it)")
-        query = self.text_parser.parse(text)
-        for fieldname in TEXT_FIELDS:
-            query = synonyms.expand_query(query, fieldname)
+        # A certificate number is one thing, not the letters and digits it is made of.
         certs = [m.group(1) for p in CERT_PATTERNS for m in p.finditer(text.upper())]
-        if certs:          # a certificate number typed as text also finds it exactly
-            query = wq.Or([query] + [wq.Term("cert", cert_lookup_key(c)) for c in certs])
-        if query is wq.NullQuery:
+        for cert in certs:
+            text = re.sub(re.escape(cert), " ", text, flags=re.I)
+        parts: list[wq.Query] = [self._cert_query(c) for c in certs]
+        if text.strip():
+            if '"' in text and parser is self.text_parser:
+                parser = self.exact_parser
+            query = parser.parse(text)
+            if query is wq.NullQuery:
+                raise QueryError(f"nothing to search for in {text!r}")
+            if '"' not in text:
+                # A quoted phrase means these very words: no synonyms, no re-splitting.
+                query = _split_words(query)
+                for fieldname in TEXT_FIELDS:
+                    query = synonyms.expand_query(query, fieldname)
+            parts.append(query)
+        if not parts:
             raise QueryError(f"nothing to search for in {text!r}")
-        return query
+        return parts[0] if len(parts) == 1 else wq.And(parts)
+
+    @staticmethod
+    def _cert_query(cert: str) -> wq.Query:
+        words = analysis.tokens(cert, "query")
+        return wq.Or([wq.Term("cert", cert_lookup_key(cert), boost=20.0),
+                      wq.Phrase("body", words), wq.Phrase("title", words)])
 
     def _add_filter(self, parsed: ParsedQuery, name: str, value: str) -> None:
         if not value:

@@ -17,15 +17,30 @@ from whoosh import columns, fields
 from whoosh.analysis import Analyzer
 
 from archive.catalog import org_key
-from archive.codes import prefixes
+from archive.codes import prefixes, table
 from archive.identifiers import cert_lookup_key
 from archive.models import Document
 
 from . import analysis, dictionary
 
-SCHEMA_VERSION = 1
-# BM25F field weights: where a word appears says how much the document is about it.
-BOOSTS = {"title": 4.0, "org": 3.0, "findings": 2.0, "scope": 1.5, "body": 1.0}
+SCHEMA_VERSION = 2
+# BM25F field weights (applied by the query parser): where a word appears says how much the
+# document is about it. `kind` holds the names of the document's type and stage, `scope` its
+# scope wording and the names of its specialty codes.
+BOOSTS = {"title": 4.0, "org": 3.0, "kind": 2.5, "findings": 2.0, "scope": 1.5, "body": 1.0}
+TYPE_NAMES = {
+    "application": "认证申请书 申请书", "contract_review": "申请评审表 合同评审 认证合同",
+    "audit_programme": "审核方案 审核任务书", "audit_notice": "审核通知书 审核通知",
+    "audit_plan": "审核计划 审核日程", "checklist": "检查单 检查表 审核记录",
+    "attendance": "签到表 首次会议 末次会议", "document_review": "文件审查报告 文审",
+    "ncr": "不符合报告 不符合项 不合格报告", "observation": "观察项报告 观察项",
+    "audit_report": "审核报告", "decision": "认证决定 技术委员会评定", "certificate": "认证证书 证书",
+    "other": ""}
+STAGE_NAMES = {
+    "stage1": "一阶段 第一阶段 初审", "stage2": "二阶段 第二阶段 初审",
+    "surveillance1": "监一 第一次监督审核 监督审核", "surveillance2": "监二 第二次监督审核 监督审核",
+    "surveillance3": "监三 第三次监督审核 监督审核", "recertification": "再认证 复评 再认证审核",
+    "special": "特殊审核 变更审核"}
 TEXT_FIELDS = tuple(BOOSTS)
 PAGE_SEPARATOR = "\n\n"
 
@@ -45,11 +60,12 @@ def build_schema(analyzer: Analyzer | None = None) -> fields.Schema:
         id=fields.ID(stored=True, unique=True),
         path=fields.STORED(),
         stamp=fields.STORED(),          # the catalogue's ingested_at: a changed document is stale
-        title=fields.TEXT(analyzer=text, stored=True, field_boost=BOOSTS["title"]),
-        org=fields.TEXT(analyzer=text, stored=True, field_boost=BOOSTS["org"]),
-        findings=fields.TEXT(analyzer=text, stored=True, field_boost=BOOSTS["findings"]),
-        scope=fields.TEXT(analyzer=text, stored=True, field_boost=BOOSTS["scope"]),
-        body=fields.TEXT(analyzer=text, stored=True, chars=True, field_boost=BOOSTS["body"]),
+        title=fields.TEXT(analyzer=text, stored=True),
+        org=fields.TEXT(analyzer=text, stored=True),
+        kind=fields.TEXT(analyzer=text),
+        findings=fields.TEXT(analyzer=text),
+        scope=fields.TEXT(analyzer=text),
+        body=fields.TEXT(analyzer=text, stored=True, chars=True),
         page_starts=fields.STORED(),
         doc_type=fields.ID(stored=True),
         stage=fields.ID(stored=True),
@@ -71,6 +87,13 @@ def clause_prefixes(clause: str) -> list[str]:
     parts = clause.split(".")
     start = 2 if parts[0] == "A" else 1
     return [".".join(parts[:i]) for i in range(start, len(parts) + 1)]
+
+
+def _code_entries(code: str, version: str | None) -> list:
+    """The table entries naming a code (or prefix) in the table(s) the document is read in."""
+    versions = ["2020", "legacy"] if version in (None, "ambiguous") else [version]
+    found = [table(v).get(code) for v in versions]
+    return [e for e in found if e is not None]
 
 
 def document_date(doc: Document) -> str | None:
@@ -98,11 +121,15 @@ def to_record(doc: Document, page_texts: list[str]) -> dict[str, Any]:
     when = document_date(doc)
     year = when[:4] if when else None
     org_names = [doc.org.name] + dictionary.short_names(doc.org.name) if doc.org.name else []
+    code_names = [entry.name for c in code_tree for entry in _code_entries(c, doc.code_table)]
     record: dict[str, Any] = {
         "id": doc.id, "path": doc.path, "title": doc.title or doc.filename,
         "org": " ".join(dict.fromkeys(org_names)),
         "findings": "\n".join(f.statement for f in doc.findings if f.statement),
-        "scope": doc.scope or "", "body": body, "page_starts": starts,
+        "kind": " ".join(filter(None, [TYPE_NAMES.get(doc.doc_type or "", ""),
+                                       STAGE_NAMES.get(doc.stage or "", "")])),
+        "scope": "\n".join([doc.scope or ""] + list(dict.fromkeys(code_names))),
+        "body": body, "page_starts": starts,
         "field": ",".join(doc.fields), "code": ",".join(doc.codes), "code_tree": ",".join(code_tree),
         "clause": ",".join(clauses),
         "clause_tree": ",".join(sorted({p for c in clauses for p in clause_prefixes(c)})),

@@ -134,6 +134,20 @@ def hit_document(catalog: Catalog, doc_id: str) -> dict[str, Any] | None:
     return data
 
 
+def _hits(searcher: Searcher, catalog: Catalog, results, words: set[bytes], count: int,
+          browse: bool) -> list[dict[str, Any]]:
+    out = []
+    for hit in results:
+        doc = hit_document(catalog, hit["id"])
+        if doc is None:       # indexed but gone from the catalogue: `check` reports it
+            continue
+        doc["score"] = round(float(hit.score), 4) if hit.score is not None and not browse else None
+        doc["snippets"], doc["matched_pages"] = snippets(searcher, hit, words, count)
+        doc["partial"] = False
+        out.append(doc)
+    return out
+
+
 def search(handle: IndexHandle, catalog: Catalog, request: SearchRequest) -> dict[str, Any]:
     """Run one search; raises QueryError for a query or request that cannot be run."""
     started = time.perf_counter()
@@ -149,16 +163,22 @@ def search(handle: IndexHandle, catalog: Catalog, request: SearchRequest) -> dic
     with handle.index.searcher(weighting=scoring.BM25F()) as searcher:
         page = searcher.search_page(parsed.query, request.page, pagelen=request.per_page, **kwargs)
         words = {t for f, t in page.results.matched_terms() if f == "body"} if not browse else set()
-        hits = []
-        for hit in page:
-            doc = hit_document(catalog, hit["id"])
-            if doc is None:       # indexed but gone from the catalogue: `check` reports it
-                continue
-            doc["score"] = round(float(hit.score), 4) if hit.score is not None and not browse else None
-            doc["snippets"], doc["matched_pages"] = snippets(searcher, hit, words, request.snippets)
-            hits.append(doc)
+        hits = _hits(searcher, catalog, page, words, request.snippets, browse)
         facets = count_facets(searcher, page.results.docs())
         total = page.total
+        short = request.per_page - len(hits)
+        if request.page == 1 and short > 0 and parsed.loose is not None and sort == "relevance":
+            # Fewer documents hold every word than fill a page: add those holding some of them,
+            # ranked below and marked, so related documents are not hidden.
+            seen = {h["id"] for h in hits}
+            more = searcher.search(parsed.loose, limit=request.per_page + len(seen),
+                                   filter=parsed.filter, terms=True)
+            extra_words = {t for f, t in more.matched_terms() if f == "body"}
+            extra = [h for h in _hits(searcher, catalog, more, extra_words, request.snippets, False)
+                     if h["id"] not in seen][:short]
+            for h in extra:
+                h["partial"] = True
+            hits += extra
     return {"total": total, "page": request.page, "per_page": request.per_page,
             "query_ms": round((time.perf_counter() - started) * 1000, 1), "sort": sort,
             "query": {"text": parsed.text, "filters": parsed.applied}, "hits": hits, "facets": facets}
