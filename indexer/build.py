@@ -89,9 +89,17 @@ def writer(handle: IndexHandle, wait: float = 60.0, procs: int = 1) -> IndexWrit
             delay = min(delay * 2, 1.0)
 
 
+_learned: dict[str, int] = {}
+
+
 def learn_org_names(catalog: Catalog) -> None:
-    """Teach jieba the catalogue's organisation names (index and query side must agree)."""
+    """Teach jieba the catalogue's organisation names (index and query side must agree); read
+    again only when the catalogue has organisations this process has not seen."""
+    count = catalog.db.execute("select count(*) from organisations").fetchone()[0]
+    if _learned.get(str(catalog.path)) == count:
+        return
     dictionary.add_org_names(catalog.org_names())
+    _learned[str(catalog.path)] = count
 
 
 def _records(catalog: Catalog, ids: Iterable[str]) -> Iterable[dict]:
