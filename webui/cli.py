@@ -237,10 +237,12 @@ def search(obj: Context, query: tuple[str, ...], code, field_, stage, doc_type, 
     if as_json:
         click.echo(_dump(result))
         return
-    click.echo(f"{result['total']} documents ({result['query_ms']} ms), page {page}, sorted by {result['sort']}")
+    click.echo(f"{result['total']} documents ({result['query_ms']} ms), page {page}, sorted by {result['sort']}"
+               + ("; ~ marks documents holding only some of the words" if any(h.get("partial") for h in result["hits"]) else ""))
     for n, hit in enumerate(result["hits"], (page - 1) * limit + 1):
         score = f"{hit['score']:.2f}" if hit["score"] is not None else "-"
-        click.echo(f"{n:3}. {hit['id'][:12]} {score:>7} {hit['doc_type'] or '-':14} "
+        mark = "~" if hit.get("partial") else "."      # ~ : holds some of the words, not all
+        click.echo(f"{n:3}{mark} {hit['id'][:12]} {score:>7} {hit['doc_type'] or '-':14} "
                    f"{hit['org']['name'] or '-'}  {hit['filename']}")
         for snip in hit["snippets"]:
             text = re.sub(r"</?mark>", "", html.unescape(snip["html"])) if not sys.stdout.isatty() else \
