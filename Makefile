@@ -29,6 +29,8 @@ run: ingest
 	@echo "  $(BIN)/auditarchive --home $(DATA) list"
 	@echo "  $(BIN)/auditarchive --home $(DATA) show <id-prefix> --json"
 	@echo "  $(BIN)/auditarchive --home $(DATA) failures"
+	@echo "  $(BIN)/auditarchive --home $(DATA) search 管理评审 不符合 --field QMS"
+	@echo "  $(BIN)/auditarchive --home $(DATA) search --code 17.10 --stage 监一"
 
 test: setup
 	$(BIN)/python -m pytest -q -ra

@@ -44,8 +44,13 @@ def _check_signature(data: bytes) -> None:
         raise PdfError("empty", "empty file (0 bytes)")
     head = data[:1024]
     if b"%PDF-" not in head:
-        sample = head[:24].decode("utf-8", errors="replace").strip()
-        if not sample or "\ufffd" in sample or not sample.isprintable():
+        raw = head[:32]
+        try:
+            sample = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:        # text cut inside a character is still text
+            sample = raw[: exc.start].decode("utf-8") if exc.start >= len(raw) - 3 else ""
+        sample = " ".join(sample.split())
+        if not sample or not sample.isprintable():
             sample = "bytes " + head[:8].hex(" ")
         raise PdfError("not_pdf", f"not a PDF: no %PDF- signature (starts with {sample!r})")
 
