@@ -135,9 +135,14 @@ def hit_document(catalog: Catalog, doc_id: str) -> dict[str, Any] | None:
 
 
 def _hits(searcher: Searcher, catalog: Catalog, results, words: set[bytes], count: int,
-          browse: bool) -> list[dict[str, Any]]:
-    out = []
+          browse: bool, skip: set[str] = frozenset(), limit: int | None = None) -> list[dict[str, Any]]:
+    """Document objects with score, snippets and matched pages for the hits not in `skip`."""
+    out: list[dict[str, Any]] = []
     for hit in results:
+        if limit is not None and len(out) >= limit:
+            break
+        if hit["id"] in skip:
+            continue
         doc = hit_document(catalog, hit["id"])
         if doc is None:       # indexed but gone from the catalogue: `check` reports it
             continue
@@ -174,8 +179,8 @@ def search(handle: IndexHandle, catalog: Catalog, request: SearchRequest) -> dic
             more = searcher.search(parsed.loose, limit=request.per_page + len(seen),
                                    filter=parsed.filter, terms=True)
             extra_words = {t for f, t in more.matched_terms() if f == "body"}
-            extra = [h for h in _hits(searcher, catalog, more, extra_words, request.snippets, False)
-                     if h["id"] not in seen][:short]
+            extra = _hits(searcher, catalog, more, extra_words, request.snippets, False,
+                          skip=seen, limit=short)
             for h in extra:
                 h["partial"] = True
             hits += extra
