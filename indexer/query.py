@@ -130,10 +130,11 @@ def _date_range(raw: str) -> wq.Query:
 
 
 def _split_words(query: wq.Query) -> wq.Query:
-    """A Han query word also matches as the phrase of its parts: `审核报告` finds text segmented
-    as 一阶段审核|报告, where the word itself was never indexed."""
+    """A Han query word also matches the body text as the phrase of its parts: `审核报告` finds text
+    segmented as 一阶段审核|报告, where the word itself was never indexed. (Only in the body: it
+    holds every word of the document, and phrase matching is the costliest part of a search.)"""
     def rewrite(node: wq.Query) -> wq.Query:
-        if isinstance(node, wq.Term) and node.fieldname in TEXT_FIELDS and isinstance(node.text, str) \
+        if isinstance(node, wq.Term) and node.fieldname == "body" and isinstance(node.text, str) \
                 and 3 <= len(node.text) <= 8:
             parts = analysis.word_parts(node.text)
             if len(parts) > 1:
