@@ -160,8 +160,9 @@ class QueryParser:
                                             group=AndGroup)
         self.loose_parser = MultifieldParser(list(TEXT_FIELDS), schema, fieldboosts=BOOSTS,
                                              group=OrGroup.factory(0.9))
-        # Quoted text means the words as written: the fields that hold written text only.
-        written = [f for f in TEXT_FIELDS if f != "kind"]
+        # Quoted text means the words as written: the title and the text itself (which holds the
+        # organisation, the findings and the scope too; phrase matching is costly per field).
+        written = ["title", "body"]
         self.exact_parser = MultifieldParser(written, schema, fieldboosts=BOOSTS, group=AndGroup)
         for parser in (self.text_parser, self.loose_parser, self.exact_parser):
             # Users type codes and clauses with dots and colons; only our filters are fields.
