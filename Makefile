@@ -23,14 +23,17 @@ sample: $(SAMPLE)/truth.json
 ingest: sample
 	$(BIN)/auditarchive --home $(DATA) ingest $(SAMPLE)
 
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
 run: ingest
 	@echo
-	@echo "The sample archive is in the catalogue at $(DATA)/catalog.db. Try:"
-	@echo "  $(BIN)/auditarchive --home $(DATA) list"
-	@echo "  $(BIN)/auditarchive --home $(DATA) show <id-prefix> --json"
-	@echo "  $(BIN)/auditarchive --home $(DATA) failures"
+	@echo "The sample archive is catalogued and indexed in $(DATA). From another terminal try:"
 	@echo "  $(BIN)/auditarchive --home $(DATA) search 管理评审 不符合 --field QMS"
-	@echo "  $(BIN)/auditarchive --home $(DATA) search --code 17.10 --stage 监一"
+	@echo "  $(BIN)/auditarchive --home $(DATA) tokens create me     # a token for the JSON API"
+	@echo
+	@echo "Web UI: http://$(HOST):$(PORT)/  (Ctrl+C stops the server)"
+	$(BIN)/auditarchive --home $(DATA) serve --host $(HOST) --port $(PORT)
 
 test: setup
 	$(BIN)/python -m pytest -q -ra

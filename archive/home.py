@@ -27,6 +27,11 @@ class Home:
         return self.root / "index"
 
     @property
+    def auth_path(self) -> Path:
+        """Users and API tokens, kept apart from the catalogue (which can be copied and shared)."""
+        return self.root / "auth.db"
+
+    @property
     def files_dir(self) -> Path:
         return self.root / "files"
 

@@ -43,10 +43,9 @@ def searcher_for(handle: IndexHandle) -> Iterator[Searcher]:
     if current is None:
         current = handle.index.searcher(weighting=scoring.BM25F())
     else:
-        fresh = current.refresh()
-        if fresh is not current:
-            current.close()
-            current = fresh
+        # refresh() reuses the unchanged segment readers and closes the rest itself: closing
+        # the old searcher here would close readers the fresh one still uses (ReaderClosed).
+        current = current.refresh()
     cache[key] = current
     yield current
 

@@ -1,9 +1,14 @@
 #!/usr/bin/env bash
-# System packages the project needs on a fresh Debian machine: a CJK TrueType font that reportlab
-# can embed (the sample-archive generator and test fixtures write Chinese PDFs with it).
+# System packages the project needs on a fresh Debian machine:
+# - a CJK TrueType font that reportlab can embed (the sample-archive generator and test fixtures
+#   write Chinese PDFs with it);
+# - Debian's Chromium and ChromeDriver for the browser tests (driven by Playwright through
+#   `executable_path`; Playwright's own browser download is never used).
 set -euo pipefail
 need=()
 [ -f /usr/share/fonts/truetype/wqy/wqy-microhei.ttc ] || need+=(fonts-wqy-microhei)
+[ -x /usr/bin/chromium ] || need+=(chromium)
+[ -x /usr/bin/chromedriver ] || need+=(chromium-driver)
 if [ ${#need[@]} -eq 0 ]; then
   exit 0
 fi

@@ -55,3 +55,69 @@ def sample_home(sample, tmp_path_factory):
     build.reindex(catalog, home / "index")
     yield home, catalog, summary
     catalog.close()
+
+
+# -- the web app: a writable copy of the sample home, served over real HTTP -----------------------
+
+HOSTILE_TEXT = '<script>alert("xss")</script><img src=x onerror=alert(2)>'
+HOSTILE_TITLE = "审核报告 <script>alert(1)</script>"      # short enough to be read as the title
+
+
+def copy_home(src: Path, dst: Path) -> Path:
+    """A consistent copy of a data home (catalogue through SQLite's backup API, index as files)."""
+    import shutil
+    import sqlite3
+
+    dst.mkdir(parents=True)
+    with sqlite3.connect(src / "catalog.db") as s, sqlite3.connect(dst / "catalog.db") as d:
+        s.backup(d)
+    shutil.copytree(src / "index", dst / "index")
+    return dst
+
+
+@pytest.fixture(scope="session")
+def web_home(sample_home, tmp_path_factory):
+    """The sample home copied, plus one document whose text, title and organisation carry HTML."""
+    from archive.catalog import Catalog
+    from indexer.pipeline import ingest_and_index
+    from pdfmaker import make_pdf
+
+    home = copy_home(sample_home[0], tmp_path_factory.mktemp("webhome") / "home")
+    hostile = tmp_path_factory.mktemp("hostile") / f"审核报告{HOSTILE_TEXT[:8]}.pdf"
+    make_pdf(hostile, [HOSTILE_TITLE, "受审核方：杭州安恒检测技术有限公司",
+                       f"审核发现：记录中出现 {HOSTILE_TEXT} 字样，核查恶意脚本注入防护。"])
+    catalog = Catalog(home / "catalog.db")
+    summary, _ = ingest_and_index(catalog, home / "index", [hostile], workers=0)
+    assert summary.added == 1
+    assert catalog.get_document(catalog.resolve(str(hostile))[0]).title == HOSTILE_TITLE
+    catalog.close()
+    return home
+
+
+class LiveServer:
+    def __init__(self, home: Path):
+        import threading
+
+        from waitress import create_server
+
+        from archive.accounts import TokenStore
+        from webui.app import create_app
+
+        self.home = home
+        self.app = create_app(home)
+        self.token = TokenStore(home / "auth.db").create("pytest")
+        self.server = create_server(self.app, host="127.0.0.1", port=0, threads=8)
+        self.url = f"http://127.0.0.1:{self.server.effective_port}"
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        self.server.close()
+
+
+@pytest.fixture(scope="session")
+def live_server(web_home):
+    """`auditarchive serve`'s app behind waitress on a free loopback port, with an API token."""
+    server = LiveServer(web_home)
+    yield server
+    server.close()

@@ -16,7 +16,7 @@ import click
 
 from archive.catalog import Catalog, CatalogError
 from archive.home import Home
-from archive.ingest import DEFAULT_TIMEOUT, Ingestor, Summary, default_workers
+from archive.ingest import DEFAULT_OCR_TIMEOUT, DEFAULT_TIMEOUT, Ingestor, Summary, default_workers
 
 
 def _dump(data: Any) -> str:
@@ -108,12 +108,15 @@ def _print_summary(s: Summary) -> None:
               help="Seconds one file may take before it is recorded as failed.")
 @click.option("--retry-failed", is_flag=True, help="Try again files that failed before.")
 @click.option("--ocr", type=click.Choice(["auto", "always", "never"]), default="auto", show_default=True,
-              help="OCR of pages without a text layer (OCR is not available yet: pages stay empty).")
+              help="OCR pages without a usable text layer (auto), every page (always), or none.")
+@click.option("--ocr-timeout", type=click.FloatRange(1, 3600), default=DEFAULT_OCR_TIMEOUT,
+              show_default=True, help="Seconds the OCR of one page may take.")
 @click.option("--progress/--no-progress", default=None, help="Progress bar on stderr (default: on a terminal).")
 @output_options
 @click.pass_obj
 def ingest(obj: Context, paths: tuple[str, ...], workers: int | None, timeout: float,
-           retry_failed: bool, ocr: str, progress: bool | None, as_json: bool) -> None:
+           retry_failed: bool, ocr: str, ocr_timeout: float, progress: bool | None,
+           as_json: bool) -> None:
     """Add PDFs (files or folders, recursively); unchanged files are skipped.
 
     With --workers 0 files are read in this process, without the time and memory limits."""
@@ -125,12 +128,22 @@ def ingest(obj: Context, paths: tuple[str, ...], workers: int | None, timeout: f
     except FileNotFoundError as exc:
         raise click.UsageError(str(exc)) from None
     obj.creating = True
-    if ocr == "always":
-        click.echo("note: OCR is not available yet; pages without a text layer are recorded as "
-                   "such (status no_text) and can be read again once it is", err=True)
     bar = _Bar(sys.stderr.isatty() if progress is None else progress)
+    ocr_pages = {"queued": 0, "done": 0}
+
+    def events(event: str, path: Path, info: dict | None) -> None:
+        """Files advance the bar; OCR pages show as a count beside it (pages OCR'd / queued)."""
+        if event not in ("ocr_queued", "ocr_page"):
+            return bar(event, path, info)
+        if event == "ocr_queued":
+            ocr_pages["queued"] += info["pages"]
+        else:
+            ocr_pages["done"] += 1
+        if bar.bar is not None:
+            bar.bar.set_postfix_str(f"failed {bar.failed}, OCR {ocr_pages['done']}/{ocr_pages['queued']} pages")
     ingestor = Ingestor(obj.catalog, workers=default_workers() if workers is None else workers,
-                        timeout=timeout, retry_failed=retry_failed, progress=bar)
+                        timeout=timeout, retry_failed=retry_failed, progress=events, ocr=ocr,
+                        ocr_timeout=ocr_timeout)
     bar.start(len(files))
     try:
         summary = ingestor.run(paths, files=files, problems=problems)
@@ -147,12 +160,9 @@ def ingest(obj: Context, paths: tuple[str, ...], workers: int | None, timeout: f
 def _index_saved(obj: Context, ids: list[str], removed: list[str]) -> int:
     """Index what an ingest wrote (and drop what it removed); a missing or stale index is
     brought up to date from the catalogue instead."""
-    from indexer import build
+    from indexer.pipeline import index_changes
 
-    if not build.index_exists(obj.home.index_dir):
-        return build.reindex(obj.catalog, obj.home.index_dir)["indexed"]
-    handle = build.open_index(obj.home.index_dir)
-    return build.update(obj.catalog, handle, ids, remove=removed)
+    return index_changes(obj.catalog, obj.home.index_dir, ids, removed)
 
 
 @main.command(name="list")
@@ -310,6 +320,80 @@ def failures(obj: Context, jsonl: bool, as_json: bool) -> None:
     else:
         for r in rows:
             click.echo(f"[{r['reason']}] {r['path']}: {r['message']} (attempts: {r['attempts']})")
+
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True)
+@click.option("--threads", type=click.IntRange(1, 64), default=8, show_default=True,
+              help="Requests served at the same time.")
+@click.pass_obj
+def serve(obj: Context, host: str, port: int, threads: int) -> None:
+    """Serve the web UI and the JSON API (waitress, a production WSGI server)."""
+    from waitress import create_server
+
+    from webui.app import create_app
+
+    app = create_app(obj.home.root)
+    server = create_server(app, host=host, port=port, threads=threads, ident="auditarchive")
+    click.echo(f"auditarchive: serving {obj.home.root} at http://{host}:{server.effective_port}/ "
+               f"(Ctrl+C stops)", err=True)
+    try:
+        server.run()
+    except KeyboardInterrupt:
+        pass
+
+
+@main.group()
+def tokens() -> None:
+    """API tokens (Authorization: Bearer …)."""
+
+
+@tokens.command(name="create")
+@click.argument("name")
+@output_options
+@click.pass_obj
+def tokens_create(obj: Context, name: str, as_json: bool) -> None:
+    """A new token for NAME; it is shown this once only (it is stored hashed)."""
+    from archive.accounts import TokenStore
+
+    try:
+        token = TokenStore(obj.home.auth_path).create(name)
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
+    if as_json:
+        click.echo(_dump({"name": name.strip(), "token": token}))
+    else:
+        click.echo(token)
+        click.echo(f"token for {name.strip()}: keep it now, it cannot be shown again", err=True)
+
+
+@tokens.command(name="list")
+@output_options
+@click.pass_obj
+def tokens_list(obj: Context, as_json: bool) -> None:
+    """Every token's name and dates (never the token itself)."""
+    from archive.accounts import TokenStore
+
+    rows = TokenStore(obj.home.auth_path).list()
+    if as_json:
+        click.echo(_dump(rows))
+        return
+    for r in rows:
+        state = f"revoked {r['revoked_at']}" if r["revoked_at"] else f"last used {r['last_used_at'] or 'never'}"
+        click.echo(f"{r['name']:20} {r['hash_prefix']}…  created {r['created_at']}  {state}")
+
+
+@tokens.command(name="revoke")
+@click.argument("name")
+@click.pass_obj
+def tokens_revoke(obj: Context, name: str) -> None:
+    """Revoke every token of NAME."""
+    from archive.accounts import TokenStore
+
+    count = TokenStore(obj.home.auth_path).revoke(name)
+    click.echo(f"revoked {count} token(s) of {name}")
 
 
 if __name__ == "__main__":

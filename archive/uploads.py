@@ -1,0 +1,134 @@
+"""Uploaded originals: checked, stored by content hash under the data home's `files/`, and their
+ingest status read back from the catalogue.
+
+An upload is written to `files/<sha256>/<sanitised name>.pdf`: the same content uploaded twice is
+stored once, the name a user gave is kept (archive staff recognise their files by it), and no
+name a user sends can leave that folder. Status is never kept in memory: a stored file is
+`ingested` when the catalogue has it, `failed` with the reason when the catalogue recorded a
+failure, and `pending` otherwise, so a server restart loses nothing (pending files are queued again).
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import tempfile
+import unicodedata
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from .catalog import Catalog
+
+MAX_UPLOAD_BYTES = 100 * 1024 * 1024
+SIGNATURE_WINDOW = 1024          # PDF readers accept the %PDF- header within the first 1024 bytes
+_CHUNK = 1 << 20
+_UNSAFE = re.compile(r"[^\w\u3000-\u303f\uff00-\uffef（）()\-.+ ]+")
+
+
+class UploadError(Exception):
+    """An upload that was refused, with a reason a program can test and a message for people."""
+
+    def __init__(self, reason: str, message: str):
+        super().__init__(message)
+        self.reason, self.message = reason, message
+
+
+@dataclass(frozen=True)
+class StoredUpload:
+    sha256: str
+    path: Path
+    filename: str
+    size: int
+    duplicate: bool          # the same content was uploaded before
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"sha256": self.sha256, "path": str(self.path), "filename": self.filename,
+                "size": self.size, "duplicate": self.duplicate}
+
+
+def safe_filename(name: str | None) -> str:
+    """A file name that keeps Chinese and ordinary punctuation but cannot name another folder,
+    a hidden file or a device: path parts dropped, controls and separators removed, ≤ 120
+    characters, ending in .pdf."""
+    name = unicodedata.normalize("NFC", name or "")
+    name = re.split(r"[/\\]", name)[-1]
+    name = "".join(ch for ch in name if unicodedata.category(ch)[0] != "C")
+    stem = re.sub(r"\.pdf$", "", name, flags=re.I)
+    stem = _UNSAFE.sub("_", stem).strip(" ._") or "upload"
+    return stem[:120] + ".pdf"
+
+
+def store_upload(files_dir: Path, filename: str | None, stream: BinaryIO,
+                 max_bytes: int = MAX_UPLOAD_BYTES) -> StoredUpload:
+    """Copy an uploaded stream into the store; raises UploadError when it is empty, too large or
+    not a PDF. Nothing half-written is left behind."""
+    files_dir.mkdir(parents=True, exist_ok=True)
+    digest, size, head = hashlib.sha256(), 0, b""
+    fd, tmp_name = tempfile.mkstemp(dir=files_dir, prefix=".upload-", suffix=".part")
+    try:
+        with os.fdopen(fd, "wb") as out:
+            while chunk := stream.read(_CHUNK):
+                size += len(chunk)
+                if size > max_bytes:
+                    raise UploadError("too_large", f"the file is larger than {max_bytes // (1024 * 1024)} MB")
+                if len(head) < SIGNATURE_WINDOW:
+                    head += chunk[:SIGNATURE_WINDOW - len(head)]
+                digest.update(chunk)
+                out.write(chunk)
+        if size == 0:
+            raise UploadError("empty", "the file is empty")
+        if b"%PDF-" not in head:
+            raise UploadError("not_pdf", "the file is not a PDF (no %PDF- header)")
+        sha = digest.hexdigest()
+        folder = files_dir / sha
+        existing = sorted(folder.glob("*.pdf")) if folder.is_dir() else []
+        if existing:
+            return StoredUpload(sha, existing[0], existing[0].name, size, True)
+        folder.mkdir(exist_ok=True)
+        target = folder / safe_filename(filename)
+        os.replace(tmp_name, target)
+        os.chmod(target, 0o440)       # originals are never modified
+        return StoredUpload(sha, target, target.name, size, False)
+    finally:
+        if os.path.exists(tmp_name):
+            os.unlink(tmp_name)
+
+
+def stored_files(files_dir: Path) -> list[Path]:
+    """Every stored upload, newest first."""
+    if not files_dir.is_dir():
+        return []
+    found = [p for p in files_dir.glob("*/*.pdf") if re.fullmatch(r"[0-9a-f]{64}", p.parent.name)]
+    return sorted(found, key=lambda p: p.stat().st_mtime, reverse=True)
+
+
+def find_upload(files_dir: Path, sha256: str) -> Path | None:
+    if not re.fullmatch(r"[0-9a-f]{64}", sha256 or ""):
+        return None
+    found = sorted((files_dir / sha256).glob("*.pdf")) if (files_dir / sha256).is_dir() else []
+    return found[0] if found else None
+
+
+def upload_status(catalog: Catalog, path: Path) -> dict[str, Any]:
+    """What became of one stored upload, from the catalogue."""
+    key = str(path)
+    row = catalog.db.execute("select doc_id from files where path = ?", [key]).fetchone()
+    base = {"sha256": path.parent.name, "filename": path.name, "size": path.stat().st_size,
+            "uploaded_at": _iso_mtime(path)}
+    if row:
+        doc = catalog.get_document(row[0])
+        if doc is not None:
+            return {**base, "status": "ingested", "document_id": doc.id, "title": doc.title,
+                    "doc_type": doc.doc_type, "org": doc.org.name, "pages": doc.pages,
+                    "doc_status": doc.status}
+    fail = catalog.db.execute("select reason, message from failures where path = ?", [key]).fetchone()
+    if fail:
+        return {**base, "status": "failed", "reason": fail[0], "message": fail[1]}
+    return {**base, "status": "pending"}
+
+
+def _iso_mtime(path: Path) -> str:
+    from datetime import datetime, timezone
+
+    return datetime.fromtimestamp(path.stat().st_mtime, timezone.utc).isoformat(timespec="seconds")

@@ -1,0 +1,94 @@
+"""A document's pages with a query's matches marked: for reading a hit page by page.
+
+The matches come from the character offsets stored in the index postings for the words the
+query matched in this document (the same words the result snippets mark), so what is marked is
+exactly what was found, including words jieba found inside longer ones. Text is returned as
+segments (text, marked) so that the page that shows it escapes every piece itself.
+"""
+from __future__ import annotations
+
+from bisect import bisect_right
+from dataclasses import dataclass, field
+from typing import Any
+
+from whoosh import query as wq
+from whoosh.searching import Searcher
+
+from archive.catalog import Catalog
+
+from .build import IndexHandle, learn_org_names
+from .search import parser_for, searcher_for
+
+
+@dataclass
+class MarkedPage:
+    number: int
+    segments: list[tuple[str, bool]]
+    matches: int = 0
+    info: dict[str, Any] = field(default_factory=dict)     # has_text, ocr, ocr_confidence
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"number": self.number, "matches": self.matches,
+                "segments": [{"text": t, "mark": m} for t, m in self.segments], **self.info}
+
+
+def _spans(searcher: Searcher, docnum: int, words: set[bytes]) -> list[tuple[int, int]]:
+    spans: set[tuple[int, int]] = set()
+    for word in words:
+        postings = searcher.postings("body", word)
+        postings.skip_to(docnum)
+        if postings.is_active() and postings.id() == docnum:
+            spans.update((s, e) for _, s, e in postings.value_as("characters"))
+    merged: list[tuple[int, int]] = []
+    for s, e in sorted(spans):          # overlapping matches (机械制造 and 机械) become one mark
+        if merged and s <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(e, merged[-1][1]))
+        else:
+            merged.append((s, e))
+    return merged
+
+
+def matched_spans(handle: IndexHandle, catalog: Catalog, doc_id: str, q: str) -> tuple[list[tuple[int, int]], list[int]]:
+    """(start, end) offsets in the document's body text of what `q` matched, and the page starts.
+    Raises QueryError for a query that cannot be read."""
+    learn_org_names(catalog)
+    parsed = parser_for(handle).parse(q)
+    if not parsed.text:
+        return [], []
+    with searcher_for(handle) as searcher:
+        for candidate in filter(None, (parsed.query, parsed.loose)):
+            results = searcher.search(candidate, filter=wq.Term("id", doc_id), limit=1, terms=True)
+            if results.scored_length():
+                hit = results[0]
+                words = {t for f, t in results.matched_terms() if f == "body"}
+                return _spans(searcher, hit.docnum, words), list(hit.get("page_starts") or [0])
+    return [], []
+
+
+def marked_pages(handle: IndexHandle | None, catalog: Catalog, doc_id: str, q: str = "") -> list[MarkedPage]:
+    """Every page of the document, its matches of `q` marked (no marks without a query or index)."""
+    pages = catalog.pages(doc_id)
+    spans, starts = matched_spans(handle, catalog, doc_id, q) if (q.strip() and handle) else ([], [])
+    by_page: dict[int, list[tuple[int, int]]] = {}
+    for s, e in spans:
+        page = bisect_right(starts, s)                  # 1-based
+        offset = starts[page - 1]
+        by_page.setdefault(page, []).append((s - offset, e - offset))
+    out = []
+    for row in pages:
+        text = row["text"] or ""
+        segments, at = [], 0
+        marks = [(s, min(e, len(text))) for s, e in by_page.get(row["number"], []) if s < len(text)]
+        for s, e in marks:
+            if s < at:
+                continue
+            if s > at:
+                segments.append((text[at:s], False))
+            segments.append((text[s:e], True))
+            at = e
+        if at < len(text):
+            segments.append((text[at:], False))
+        out.append(MarkedPage(row["number"], segments, len(marks),
+                              {"has_text": bool(row["has_text"]), "ocr": bool(row.get("ocr")),
+                               "ocr_confidence": row.get("ocr_confidence")}))
+    return out

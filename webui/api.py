@@ -1,0 +1,165 @@
+"""The JSON API under /api/v1 (contract in DESIGN.md; the OpenAPI document is `webui.openapi`).
+
+Every endpoint but the OpenAPI document needs `Authorization: Bearer <token>`
+(`auditarchive tokens create NAME`). Errors are `{"error": {"code", "message"}}` with their HTTP
+status: a query that cannot be read is 400, an unknown document 404, never a 500 with a trace.
+"""
+from __future__ import annotations
+
+import io
+from typing import Any
+
+from flask import Blueprint, Response, g, jsonify, request, send_file, url_for
+
+from archive import stats
+from archive.pdf import PdfError, render_png
+from archive.uploads import UploadError, find_upload, store_upload, upload_status
+from indexer.highlight import matched_spans
+from indexer.search import search, similar
+
+from .app import state
+from .openapi import openapi_document
+from .requests import ApiError, document_or_404, original_path, page_number, search_request
+
+bp = Blueprint("api", __name__)
+PUBLIC = {"api.openapi"}
+
+
+def error(status: int, code: str, message: str) -> Response:
+    response = jsonify({"error": {"code": code, "message": message}})
+    response.status_code = status
+    if status == 401:
+        response.headers["WWW-Authenticate"] = 'Bearer realm="auditarchive"'
+    return response
+
+
+@bp.before_request
+def _authenticate() -> Response | None:
+    if request.endpoint in PUBLIC:
+        return None
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return error(401, "unauthorized", "an API token is needed: Authorization: Bearer <token> "
+                                          "(auditarchive tokens create NAME)")
+    name = state().tokens().verify(token.strip())
+    if name is None:
+        return error(401, "unauthorized", "the API token is not valid or was revoked")
+    g.api_user = name
+    return None
+
+
+@bp.get("/openapi.json")
+def openapi() -> Response:
+    return jsonify(openapi_document())
+
+
+@bp.get("/search")
+def api_search() -> Response:
+    st = state()
+    return jsonify(search(st.index(), st.catalog(), search_request(request.args)))
+
+
+@bp.get("/documents/<doc_id>")
+def document(doc_id: str) -> Response:
+    return jsonify(document_or_404(state().catalog(), doc_id).to_dict())
+
+
+@bp.get("/documents/<doc_id>/pages/<n>")
+def page(doc_id: str, n: str) -> Response:
+    st = state()
+    doc = document_or_404(st.catalog(), doc_id)
+    number = page_number(n, doc.pages)
+    if request.args.get("format", "json") == "png":
+        try:
+            png = render_png(original_path(doc), number, scale=_scale(request.args.get("scale")))
+        except PdfError as exc:
+            raise ApiError(422, "unrenderable", f"the page cannot be rendered: {exc.message}") from None
+        return send_file(io.BytesIO(png), mimetype="image/png", max_age=3600)
+    if request.args.get("format", "json") != "json":
+        raise ApiError(400, "bad_request", "format is json or png")
+    row = next((p for p in st.catalog().pages(doc.id) if p["number"] == number), None)
+    if row is None:
+        raise ApiError(404, "not_found", f"page {number} of {doc.id} has no text record")
+    out: dict[str, Any] = {"document_id": doc.id, "number": number, "text": row["text"] or "",
+                           "has_text": bool(row["has_text"]), "ocr": bool(row.get("ocr")),
+                           "ocr_confidence": row.get("ocr_confidence")}
+    q = request.args.get("q", "")
+    if q.strip():
+        spans, starts = matched_spans(st.index(), st.catalog(), doc.id, q)
+        offset = starts[number - 1] if number - 1 < len(starts) else 0
+        end = starts[number] if number < len(starts) else float("inf")
+        out["marks"] = [{"start": s - offset, "end": e - offset} for s, e in spans if offset <= s < end]
+    return jsonify(out)
+
+
+def _scale(raw: str | None) -> float:
+    try:
+        value = float(raw) if raw else 1.5
+    except ValueError:
+        raise ApiError(400, "bad_request", "scale is a number between 0.5 and 3") from None
+    if not 0.5 <= value <= 3:
+        raise ApiError(400, "bad_request", "scale is a number between 0.5 and 3")
+    return value
+
+
+@bp.get("/documents/<doc_id>/similar")
+def api_similar(doc_id: str) -> Response:
+    st = state()
+    doc = document_or_404(st.catalog(), doc_id)
+    try:
+        hits = similar(st.index(), st.catalog(), doc.id, top=10)
+    except KeyError:
+        raise ApiError(404, "not_indexed", f"document {doc.id} is not in the search index yet") from None
+    return jsonify({"document_id": doc.id, "hits": hits})
+
+
+@bp.get("/documents/<doc_id>/file")
+def file(doc_id: str) -> Response:
+    doc = document_or_404(state().catalog(), doc_id)
+    return send_file(original_path(doc), mimetype="application/pdf", as_attachment=True,
+                     download_name=doc.filename, max_age=0)
+
+
+@bp.post("/documents")
+def upload() -> tuple[Response, int]:
+    st = state()
+    files = request.files.getlist("file")
+    if not files:
+        raise ApiError(400, "bad_request", "send the PDF(s) as multipart/form-data in the field 'file'")
+    items: list[dict[str, Any]] = []
+    for item in files:
+        try:
+            stored = store_upload(st.home.files_dir, item.filename, item.stream)
+        except UploadError as exc:
+            items.append({"filename": item.filename, "error": {"code": exc.reason, "message": exc.message}})
+            continue
+        status = upload_status(st.catalog(), stored.path)
+        if status["status"] == "pending":
+            st.uploads.put(stored.path)
+        items.append({**status, "duplicate": stored.duplicate,
+                      "status_url": url_for("api.upload_state", sha256=stored.sha256)})
+    accepted = [i for i in items if "error" not in i]
+    if not accepted:
+        response = jsonify({"error": {"code": "upload_refused", "message": items[0]["error"]["message"]},
+                            "uploads": items})
+        return response, 413 if items[0]["error"]["code"] == "too_large" else 400
+    return jsonify({"uploads": items}), 202
+
+
+@bp.get("/uploads/<sha256>")
+def upload_state(sha256: str) -> Response:
+    st = state()
+    path = find_upload(st.home.files_dir, sha256)
+    if path is None:
+        raise ApiError(404, "not_found", f"no upload with content hash {sha256}")
+    return jsonify(upload_status(st.catalog(), path))
+
+
+@bp.get("/stats")
+def api_stats() -> Response:
+    cat = state().catalog()
+    return jsonify({"overview": stats.overview(cat), "by_year": stats.documents_by_year(cat),
+                    "by_field_year": stats.documents_by_field_year(cat),
+                    "findings_by_clause": stats.findings_by_clause(cat),
+                    "busiest_codes": stats.busiest_codes(cat)})

@@ -1,0 +1,198 @@
+"""The HTML pages: 检索 search, 文档 document, 范围 scope browser, 统计 statistics, 上传 upload.
+
+Each view reads the request, calls the layers below and renders a template; the query lives in
+the URL so every search can be bookmarked and shared.
+"""
+from __future__ import annotations
+
+import io
+import re
+from typing import Any
+
+from flask import Blueprint, Response, redirect, render_template, request, send_file, url_for
+
+from archive import stats
+from archive.pdf import PdfError, render_png
+from archive.uploads import UploadError, store_upload, stored_files, upload_status
+from indexer.highlight import marked_pages
+from indexer.query import QueryError
+from indexer.search import search, similar
+
+from .app import state
+from .facets import code_facet_tree, facet_lists
+from .labels import FAILURE_NAMES
+from .requests import FILTER_PARAMS, ApiError, document_or_404, original_path, page_number, search_request
+
+bp = Blueprint("pages", __name__)
+RECENT_UPLOADS = 50
+
+
+def url_with(**changes: Any) -> str:
+    """This search's URL with some parameters changed (None removes one); back to page 1 unless
+    the page is what changes."""
+    args = {k: v for k, v in request.args.items() if v}
+    if "page" not in changes:
+        args.pop("page", None)
+    for key, value in changes.items():
+        if value in (None, ""):
+            args.pop(key, None)
+        else:
+            args[key] = value
+    return url_for("pages.search_page", **args)
+
+
+@bp.app_context_processor
+def _globals() -> dict[str, Any]:
+    return {"url_with": url_with}
+
+
+@bp.get("/")
+def search_page() -> str:
+    st = state()
+    args = request.args
+    active = {k: args[k] for k in FILTER_PARAMS if args.get(k)}
+    context: dict[str, Any] = {"q": args.get("q", ""), "active": active, "sort": args.get("sort") or "relevance",
+                               "result": None, "error": None}
+    if not context["q"].strip() and not active:
+        context["overview"] = stats.overview(st.catalog())
+        req = search_request({"sort": "date", "per_page": "10"})
+        context["recent"] = search(st.index(), st.catalog(), req)
+        return render_template("search.html", **context)
+    try:
+        result = search(st.index(), st.catalog(), search_request(args))
+    except QueryError as exc:
+        context["error"] = str(exc)
+        return render_template("search.html", **context), 400      # type: ignore[return-value]
+    context.update(result=result, facets=facet_lists(result["facets"]),
+                   code_tree=code_facet_tree(result["facets"]["code"], active.get("code")),
+                   pages=_paging(result))
+    return render_template("search.html", **context)
+
+
+def _paging(result: dict[str, Any]) -> dict[str, Any]:
+    last = max(1, -(-result["total"] // result["per_page"]))
+    page = result["page"]
+    window = sorted({1, last, *range(max(1, page - 3), min(last, page + 3) + 1)})
+    return {"page": page, "last": last, "window": window}
+
+
+@bp.get("/documents/<doc_id>")
+def document_page(doc_id: str) -> str:
+    st = state()
+    doc = document_or_404(st.catalog(), doc_id)
+    q = request.args.get("q", "")
+    target = request.args.get("page", "")
+    try:
+        pages = marked_pages(st.index(), st.catalog(), doc.id, q)
+        query_error = None
+    except QueryError as exc:
+        pages, query_error = marked_pages(None, st.catalog(), doc.id), str(exc)
+    try:
+        alike = similar(st.index(), st.catalog(), doc.id, top=8)
+    except KeyError:
+        alike = []
+    hit_pages = [p.number for p in pages if p.matches]
+    open_page = int(target) if target.isdigit() else (hit_pages[0] if hit_pages else None)
+    return render_template("document.html", doc=doc, pages=pages, q=q, query_error=query_error,
+                           similar=alike, hit_pages=hit_pages, open_page=open_page,
+                           original_exists=_exists(doc.path))
+
+
+def _exists(path: str) -> bool:
+    from pathlib import Path
+
+    return Path(path).is_file()
+
+
+@bp.get("/documents/<doc_id>/pages/<n>.png")
+def page_image(doc_id: str, n: str) -> Response:
+    doc = document_or_404(state().catalog(), doc_id)
+    number = page_number(n, doc.pages)
+    try:
+        png = render_png(original_path(doc), number, scale=1.5)
+    except PdfError as exc:
+        raise ApiError(422, "unrenderable", f"页面无法渲染：{exc.message}") from None
+    return send_file(io.BytesIO(png), mimetype="image/png", max_age=3600)
+
+
+@bp.get("/documents/<doc_id>/file")
+def original_file(doc_id: str) -> Response:
+    doc = document_or_404(state().catalog(), doc_id)
+    return send_file(original_path(doc), mimetype="application/pdf", as_attachment=True,
+                     download_name=doc.filename, max_age=0)
+
+
+@bp.get("/scope")
+def scope_tree() -> str:
+    version = "legacy" if request.args.get("table") == "legacy" else "2020"
+    show_all = request.args.get("all") == "1"
+    tree = stats.code_tree(state().catalog(), version)
+    return render_template("scope.html", tree=tree, version=version, show_all=show_all)
+
+
+@bp.get("/scope/<code>")
+def scope_code(code: str) -> str:
+    if not re.fullmatch(r"\d{2}(\.\d{2}){0,2}", code):
+        raise ApiError(404, "not_found", f"{code} 不是专业代码（格式 17、17.10 或 17.10.02）")
+    st = state()
+    version = "legacy" if request.args.get("table") == "legacy" else "2020"
+    name = stats.code_name(code, version)
+    if name is None:
+        raise ApiError(404, "not_found", f"代码表中没有 {code}")
+    node = _find_node(stats.code_tree(st.catalog(), version), code)
+    page = request.args.get("page", "1")
+    documents = search(st.index(), st.catalog(),
+                       search_request({"code": code, "sort": "date", "page": page, "per_page": "20"}))
+    activity = stats.code_activity(st.catalog(), code)
+    return render_template("scope_code.html", code=code, name=name, version=version, node=node,
+                           path=stats.code_path(code, version), documents=documents, activity=activity,
+                           pages=_paging(documents))
+
+
+def _find_node(tree: list[stats.CodeNode], code: str) -> stats.CodeNode | None:
+    for node in tree:
+        if node.code == code:
+            return node
+        if code.startswith(node.code + "."):
+            return _find_node(node.children, code)
+    return None
+
+
+@bp.get("/stats")
+def stats_page() -> str:
+    cat = state().catalog()
+    return render_template("stats.html", overview=stats.overview(cat), by_year=stats.documents_by_year(cat),
+                           by_field_year=stats.documents_by_field_year(cat),
+                           clauses=stats.findings_by_clause(cat, 20), codes=stats.busiest_codes(cat, 20))
+
+
+@bp.get("/upload")
+def upload_page() -> str:
+    st = state()
+    recent = [upload_status(st.catalog(), p) for p in stored_files(st.home.files_dir)[:RECENT_UPLOADS]]
+    refused = [{"filename": f, "message": m} for f, m in zip(request.args.getlist("refused"),
+                                                             request.args.getlist("why"))]
+    sent = set(request.args.getlist("sent"))
+    return render_template("upload.html", recent=recent, refused=refused, sent=sent,
+                           pending=any(r["status"] == "pending" for r in recent))
+
+
+@bp.post("/upload")
+def upload_post() -> Response:
+    st = state()
+    sent, refused, why = [], [], []
+    for item in request.files.getlist("files"):
+        if not item.filename:
+            continue
+        try:
+            stored = store_upload(st.home.files_dir, item.filename, item.stream)
+        except UploadError as exc:
+            refused.append(item.filename)
+            why.append(f"{FAILURE_NAMES.get(exc.reason, exc.reason)}（{exc.message}）")
+            continue
+        sent.append(stored.sha256)
+        if upload_status(st.catalog(), stored.path)["status"] == "pending":
+            st.uploads.put(stored.path)
+    if not sent and not refused:
+        refused, why = ["（未选择文件）"], ["请选择一个或多个 PDF 文件"]
+    return redirect(url_for("pages.upload_page", sent=sent, refused=refused, why=why), code=303)
