@@ -262,3 +262,40 @@ def test_openapi_paths_are_served(live_server, spec):
         method = next(iter(spec["paths"][path])).upper()
         reply = call(live_server, method, "/api/v1" + concrete)
         assert reply.status != 405, path
+
+
+@pytest.mark.slow
+def test_the_serve_command_answers_with_several_workers(live_server, spec):
+    """`auditarchive serve` itself (gunicorn, 2 worker processes) on the same data home."""
+    import signal
+    import socket
+    import subprocess
+    import sys
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    exe = Path(sys.executable).parent / "auditarchive"
+    proc = subprocess.Popen([str(exe), "--home", str(live_server.home), "serve", "--port", str(port),
+                             "--workers", "2", "--threads", "2"], stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                assert proc.poll() is None, proc.stderr.read()
+                assert time.monotonic() < deadline, "the server did not start"
+                time.sleep(0.2)
+
+        class Remote:
+            url, token = f"http://127.0.0.1:{port}", live_server.token
+        page = call(Remote, "GET", "/", token=None)
+        assert page.status == 200 and "审核档案检索" in page.body.decode()
+        for _ in range(4):               # reaches both workers
+            data = conforms(spec, call(Remote, "GET", "/api/v1/search" + q(q="管理评审")), "/search")
+            assert data["total"] > 0
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=60) == 0
