@@ -325,24 +325,19 @@ def failures(obj: Context, jsonl: bool, as_json: bool) -> None:
 
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
-@click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True)
-@click.option("--threads", type=click.IntRange(1, 64), default=8, show_default=True,
-              help="Requests served at the same time.")
+@click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True)
+@click.option("--workers", type=click.IntRange(1, 64), default=None,
+              help="Worker processes (default: the number of cores).")
+@click.option("--threads", type=click.IntRange(1, 64), default=4, show_default=True,
+              help="Threads in each worker.")
 @click.pass_obj
-def serve(obj: Context, host: str, port: int, threads: int) -> None:
-    """Serve the web UI and the JSON API (waitress, a production WSGI server)."""
-    from waitress import create_server
+def serve(obj: Context, host: str, port: int, workers: int | None, threads: int) -> None:
+    """Serve the web UI and the JSON API (gunicorn: worker processes × threads)."""
+    from webui.server import default_workers, serve as run_server
 
-    from webui.app import create_app
-
-    app = create_app(obj.home.root)
-    server = create_server(app, host=host, port=port, threads=threads, ident="auditarchive")
-    click.echo(f"auditarchive: serving {obj.home.root} at http://{host}:{server.effective_port}/ "
-               f"(Ctrl+C stops)", err=True)
-    try:
-        server.run()
-    except KeyboardInterrupt:
-        pass
+    click.echo(f"auditarchive: serving {obj.home.root} at http://{host}:{port}/ with "
+               f"{workers or default_workers()} worker(s) × {threads} thread(s) (Ctrl+C stops)", err=True)
+    run_server(obj.home, host, port, workers, threads)
 
 
 @main.group()
