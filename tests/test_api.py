@@ -217,6 +217,53 @@ def test_unknown_upload_is_404(live_server, spec):
     conforms(spec, reply, "/uploads/{sha256}")
 
 
+# -- cases and scope lookups --------------------------------------------------------------------
+
+def test_cases_and_a_case_summary(live_server, spec):
+    org = call(live_server, "GET", "/api/v1/search" + q(type="audit_report")).json()["hits"][0]["org"]["name"]
+    listing = conforms(spec, call(live_server, "GET", "/api/v1/cases" + q(q=org)), "/cases")
+    assert listing["cases"] and all(c["org"]["name"] == org for c in listing["cases"])
+    case_id = listing["cases"][0]["id"]
+    summary = conforms(spec, call(live_server, "GET", f"/api/v1/cases/{urllib.parse.quote(case_id)}"),
+                       "/cases/{case_id}")
+    assert summary["case"]["id"] == case_id and summary["case"]["audits"]
+    own = {d["id"] for a in summary["case"]["audits"] for d in a["documents"]}
+    assert all(x["doc_id"] in own for x in summary["summary"])        # sentences from its own reports
+    for bad in ("/api/v1/cases/" + "0" * 8 + "-QMS-1", "/api/v1/cases/nonsense"):
+        reply = call(live_server, "GET", bad)
+        assert reply.status == 404
+        conforms(spec, reply, "/cases/{case_id}")
+    reply = call(live_server, "GET", "/api/v1/cases")
+    assert reply.status == 400
+    conforms(spec, reply, "/cases")
+
+
+def test_scope_lookups(live_server, spec):
+    info = conforms(spec, call(live_server, "GET", "/api/v1/scopes/17.10"), "/scopes/{code}")
+    assert info["name"] and info["level"] == "middle" and all(c["code"].startswith("17.10.") for c in info["children"])
+    reply = call(live_server, "GET", "/api/v1/scopes/99.99")
+    assert reply.status == 404
+    conforms(spec, reply, "/scopes/{code}")
+
+    words = conforms(spec, call(live_server, "GET", "/api/v1/scopes" + q(q="塑料制品")), "/scopes")
+    assert words["kind"] == "words" and words["matches"][0]["code"].startswith("14")
+    by_code = conforms(spec, call(live_server, "GET", "/api/v1/scopes" + q(q="17.10.02")), "/scopes")
+    assert by_code["matches"][0]["code"] == "17.10.02"
+    reply = call(live_server, "GET", "/api/v1/scopes")
+    assert reply.status == 400
+    conforms(spec, reply, "/scopes")
+
+    body = json.dumps({"text": "数控机床零部件的机械加工"}).encode()
+    suggested = conforms(spec, call(live_server, "POST", "/api/v1/scopes/suggest", body=body,
+                                    headers={"Content-Type": "application/json"}), "/scopes/suggest", "post")
+    assert "17.10.02" in [m["code"] for m in suggested["matches"][:3]]
+    for bad in (b"{}", b"not json", json.dumps({"text": "x", "limit": 0}).encode()):
+        reply = call(live_server, "POST", "/api/v1/scopes/suggest", body=bad,
+                     headers={"Content-Type": "application/json"})
+        assert reply.status == 400
+        conforms(spec, reply, "/scopes/suggest", "post")
+
+
 # -- statistics, authentication, errors ---------------------------------------------------------
 
 def test_stats(live_server, spec):

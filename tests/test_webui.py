@@ -100,3 +100,19 @@ def test_upload_page_refuses_non_pdf_with_a_reason(client):
     page = text(response)
     assert response.status_code == 200
     assert "未接收 notes.pdf" in page and "不是 PDF" in page
+
+
+def test_case_pages(client):
+    org = re.search(r'<span class="org">([^<]+)</span>', text(client.get("/?q=审核报告&type=audit_report"))).group(1)
+    listing = text(client.get("/cases", query_string={"q": org}))
+    case_link = re.search(r'href="(/cases/[^"]+)"', listing).group(1)
+    page = text(client.get(case_link))
+    assert org in page and "审核时间线" in page and "审核报告摘要" in page and "关键控制点" in page
+    assert client.get("/cases/00000000-QMS-1").status_code == 404
+
+
+def test_scope_lookup_page(client):
+    page = text(client.get("/scope/lookup", query_string={"q": "数控机床零部件的机械加工"}))
+    assert "推荐代码" in page and 'data-code="17.10.02"' in page
+    page = text(client.get("/scope/lookup", query_string={"q": "17.10.02"}))
+    assert "机加工" in page and "上级" in page

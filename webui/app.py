@@ -84,7 +84,7 @@ def create_app(home: str | Path | None = None, config: dict[str, Any] | None = N
     app.jinja_env.filters.update(FILTERS)
     app.jinja_env.globals.update(GLOBALS)
 
-    from . import api, pages
+    from . import api, api_mining, pages, pages_mining  # noqa: F401 — the *_mining modules add routes
 
     app.register_blueprint(pages.bp)
     app.register_blueprint(api.bp, url_prefix="/api/v1")

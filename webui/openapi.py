@@ -121,6 +121,50 @@ SCHEMAS: dict[str, Any] = {
 }
 
 
+_MATCH = {"type": "object", "required": ["code", "name", "level", "score"], "properties": {
+    "code": {"type": "string", "pattern": r"^\d{2}(\.\d{2}){0,2}$"}, "name": {"type": ["string", "null"]},
+    "level": {"enum": ["major", "middle", "minor"]}, "table": {"enum": ["2020", "legacy"]},
+    "score": {"type": "number"}}}
+_AUDIT_BRIEF = {"type": "object", "required": ["stage", "start", "end", "missing"], "properties": {
+    "stage": _nullable_enum(STAGES), "start": _str_or_null, "end": _str_or_null,
+    "missing": {"type": "array", "items": {"type": "string"}}}}
+_CASE_CORE = {"id": {"type": "string"}, "org": {"type": "object", "required": ["name"]},
+              "fields": {"type": "array", "items": {"enum": FIELDS}}, "cycle": {"type": "integer", "minimum": 1},
+              "start": _str_or_null, "end": _str_or_null, "codes": {"type": "array", "items": {"type": "string"}},
+              "scope": _str_or_null, "cert_nos": {"type": "array", "items": {"type": "string"}},
+              "complete": {"type": "boolean"}, "missing": {"type": "array"},
+              "previous": _str_or_null, "next": _str_or_null}
+_POINT = {"type": "array", "items": {"type": "object", "required": ["point", "count"]}}
+
+SCHEMAS.update({
+    "CaseList": {"type": "object", "required": ["query", "cases"], "properties": {
+        "query": {"type": "string"},
+        "cases": {"type": "array", "items": {"type": "object", "required": list(_CASE_CORE) + ["audits"],
+                                             "properties": {**_CASE_CORE, "audits": {"type": "array",
+                                                                                       "items": _AUDIT_BRIEF}}}}}},
+    "CaseSummary": {"type": "object", "required": ["case", "summary", "key_control_points", "audit_points",
+                                                   "laws_and_standards", "similar"], "properties": {
+        "case": {"type": "object", "required": list(_CASE_CORE) + ["audits"], "properties": {
+            **_CASE_CORE, "audits": {"type": "array", "items": {"type": "object", "required": [
+                "stage", "start", "end", "documents", "team", "findings", "decision", "certificates",
+                "required", "missing"]}}}},
+        "summary": {"type": "array", "items": {"type": "object", "required": ["sentence", "doc_id", "score"]}},
+        "key_control_points": _POINT, "audit_points": _POINT, "laws_and_standards": _POINT,
+        "similar": {"type": "array", "items": {"type": "object", "required": ["org", "doc_id", "score"]}}}},
+    "CodeInfo": {"type": "object", "required": ["code", "name", "level", "table", "parents", "children",
+                                                "counterpart"], "properties": {
+        "code": {"type": "string"}, "name": {"type": ["string", "null"]},
+        "level": {"enum": ["major", "middle", "minor"]}, "table": {"enum": ["2020", "legacy"]},
+        "parents": {"type": "array"}, "children": {"type": "array"},
+        "counterpart": {"type": "object", "required": ["table", "same_number", "equivalents"]}}},
+    "ScopeQuery": {"type": "object", "required": ["query", "kind", "matches"], "properties": {
+        "query": {"type": "string"}, "kind": {"enum": ["code", "words", "text"]},
+        "matches": {"type": "array", "items": _MATCH}}},
+    "ScopeSuggestion": {"type": "object", "required": ["text", "matches"], "properties": {
+        "text": {"type": "string"}, "matches": {"type": "array", "items": _MATCH}}},
+})
+
+
 def _param(name: str, description: str, schema: dict[str, Any] | None = None, where: str = "query",
            required: bool = False) -> dict[str, Any]:
     return {"name": name, "in": where, "required": required or where == "path", "description": description,
@@ -191,6 +235,40 @@ PATHS: dict[str, Any] = {
         "summary": "Figures about the archive: totals, by year and field, findings by clause, busiest codes",
         "operationId": "stats", "responses": {"200": _json("Stats", "statistics"), "401": _ERRORS["401"]}}},
 }
+
+
+PATHS.update({
+    "/cases": {"get": {
+        "summary": "Cases (organisation × fields × three-year cycle) matching an organisation, credit code, "
+                   "certificate number or case id", "operationId": "findCases",
+        "parameters": [_param("q", "organisation name (or part), credit code, certificate number or case id",
+                              required=True)],
+        "responses": {"200": _json("CaseList", "the cases, with each audit's missing records"), **_ERRORS}}},
+    "/cases/{case_id}": {"get": {
+        "summary": "A case: timeline of audits, completeness, extractive summary, key control points, "
+                   "audit points, laws and standards, similar cases", "operationId": "getCase",
+        "parameters": [_param("case_id", "the case id", where="path")],
+        "responses": {"200": _json("CaseSummary", "the case summary"), **_ERRORS}}},
+    "/scopes/{code}": {"get": {
+        "summary": "A specialty code: name, level, parents, children, counterpart in the other table",
+        "operationId": "getScope",
+        "parameters": [_param("code", "17, 17.10 or 17.10.02", where="path"),
+                       _param("table", "2020 (default) or legacy", {"enum": ["2020", "legacy"]})],
+        "responses": {"200": _json("CodeInfo", "the code"), **_ERRORS}}},
+    "/scopes": {"get": {
+        "summary": "Codes for a code, words or a scope text (认证范围 wording), best first",
+        "operationId": "queryScopes", "parameters": [_param("q", "a code, words or a scope text", required=True)],
+        "responses": {"200": _json("ScopeQuery", "matching codes"), **_ERRORS}}},
+    "/scopes/suggest": {"post": {
+        "summary": "Suggested codes for a scope text, from a model trained on the archive's own scopes",
+        "operationId": "suggestScopes",
+        "requestBody": {"required": True, "content": {"application/json": {"schema": {
+            "type": "object", "required": ["text"], "properties": {
+                "text": {"type": "string", "minLength": 1, "maxLength": 2000},
+                "limit": {"type": "integer", "minimum": 1, "maximum": 50}}}}}},
+        "responses": {"200": _json("ScopeSuggestion", "suggested codes with scores"),
+                      "400": _ERRORS["400"], "401": _ERRORS["401"]}}},
+})
 
 
 def openapi_document() -> dict[str, Any]:

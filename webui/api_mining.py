@@ -1,0 +1,72 @@
+"""API endpoints over the mining layer: cases and scope lookups (contract in DESIGN.md)."""
+from __future__ import annotations
+
+import re
+
+from flask import Response, jsonify, request
+
+from archive.mining.cases import find_cases, get_case
+from archive.mining.scopes import lookup_code, scope_query, suggest_codes
+from archive.mining.summary import case_summary
+from indexer.related import similar_cases
+
+from .api import bp
+from .app import state
+from .requests import ApiError
+
+MAX_TEXT = 2000
+
+
+@bp.get("/cases")
+def api_cases() -> Response:
+    q = request.args.get("q", "").strip()
+    if not q:
+        raise ApiError(400, "bad_request", "q is an organisation name, credit code, certificate number or case id")
+    cases = find_cases(state().catalog(), q)
+    return jsonify({"query": q, "cases": [{k: v for k, v in c.to_dict().items() if k != "audits"}
+                                          | {"audits": [{"stage": a.stage, "start": a.start, "end": a.end,
+                                                         "missing": a.missing} for a in c.audits]}
+                                          for c in cases]})
+
+
+@bp.get("/cases/<case_id>")
+def api_case(case_id: str) -> Response:
+    st = state()
+    case = get_case(st.catalog(), case_id) if re.fullmatch(r"[0-9a-f]{8}-[A-Za-z+]+-\d+", case_id) else None
+    if case is None:
+        raise ApiError(404, "not_found", f"no case {case_id}")
+    return jsonify(case_summary(st.catalog(), case,
+                                similar=lambda c: similar_cases(st.index(), st.catalog(), c.to_dict())))
+
+
+@bp.get("/scopes/<code>")
+def api_scope(code: str) -> Response:
+    table = request.args.get("table")
+    if table not in (None, "2020", "legacy"):
+        raise ApiError(400, "bad_request", "table is 2020 or legacy")
+    info = lookup_code(code, table) if re.fullmatch(r"\d{2}(\.\d{2}){0,2}", code) else None
+    if info is None:
+        raise ApiError(404, "not_found", f"{code} is not a code of the {'table' if not table else table + ' table'}")
+    return jsonify(info)
+
+
+@bp.get("/scopes")
+def api_scopes() -> Response:
+    st = state()
+    q = request.args.get("q", "").strip()
+    if not q or len(q) > MAX_TEXT:
+        raise ApiError(400, "bad_request", f"q is a code, words or a scope text of 1 to {MAX_TEXT} characters")
+    return jsonify(scope_query(q, st.catalog(), st.home.models_dir))
+
+
+@bp.post("/scopes/suggest")
+def api_suggest() -> Response:
+    st = state()
+    body = request.get_json(silent=True)
+    text = body.get("text") if isinstance(body, dict) else None
+    if not isinstance(text, str) or not text.strip() or len(text) > MAX_TEXT:
+        raise ApiError(400, "bad_request", f'send {{"text": "认证范围表述"}} (1 to {MAX_TEXT} characters) as JSON')
+    limit = body.get("limit", 5)
+    if not isinstance(limit, int) or not 1 <= limit <= 50:
+        raise ApiError(400, "bad_request", "limit is a whole number from 1 to 50")
+    return jsonify({"text": text, "matches": suggest_codes(text, st.catalog(), st.home.models_dir, limit)})
