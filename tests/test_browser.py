@@ -168,3 +168,19 @@ def test_html_in_documents_is_shown_as_text(page):
     assert "<script>" in page.locator(".card").inner_text()
     assert page.locator("main script, main img[src=x]").count() == 0
     assert HOSTILE_TEXT[:20] in page.content().replace("&lt;", "<").replace("&gt;", ">").replace("&quot;", '"')
+
+
+def test_find_a_case_and_read_its_timeline(page):
+    page.goto("/?q=审核报告&type=audit_report")
+    org = page.locator("li.hit .meta .org").first.inner_text()
+    page.click("header nav >> text=案例")
+    page.fill("#q", org)
+    page.press("#q", "Enter")
+    page.locator("table.cases a").first.click()
+    page.wait_for_selector("ol.timeline li.audit")
+    assert org in page.inner_text("h1")
+    assert page.locator("ol.timeline li.audit").count() >= 1
+    page.locator("ol.timeline details summary").first.click()
+    page.locator("ol.timeline details[open] a").first.click()
+    page.wait_for_selector(".card .kv")
+    assert org in page.inner_text(".card")
