@@ -30,8 +30,9 @@ run: ingest
 	@echo
 	@echo "The sample archive is catalogued and indexed in $(DATA). From another terminal try:"
 	@echo "  $(BIN)/auditarchive --home $(DATA) search 管理评审 不符合 --field QMS"
-	@echo "  $(BIN)/auditarchive --home $(DATA) tokens create me     # a token for the JSON API"
+	@echo "  $(BIN)/auditarchive --home $(DATA) tokens create admin  # a token for the JSON API"
 	@echo
+	@$(BIN)/auditarchive --home $(DATA) users bootstrap
 	@echo "Web UI: http://$(HOST):$(PORT)/  (Ctrl+C stops the server)"
 	$(BIN)/auditarchive --home $(DATA) serve --host $(HOST) --port $(PORT)
 

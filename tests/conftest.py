@@ -94,18 +94,31 @@ def web_home(sample_home, tmp_path_factory):
     return home
 
 
+PASSWORDS = {"admin": "admin-password-1", "auditor": "auditor-password-1", "viewer": "viewer-password-1"}
+
+
 class LiveServer:
+    """The app behind waitress in a thread; a user (and API token) of each role."""
+
     def __init__(self, home: Path):
         import threading
 
         from waitress import create_server
 
-        from archive.accounts import TokenStore
+        from archive.accounts import Accounts
         from webui.app import create_app
 
         self.home = home
         self.app = create_app(home)
-        self.token = TokenStore(home / "auth.db").create("pytest")
+        accounts = Accounts(home / "auth.db")
+        self.tokens = {}
+        for role, password in PASSWORDS.items():
+            if accounts.user(role) is None:
+                accounts.add_user(role, role, password)
+            self.tokens[role] = accounts.create_token(role)
+        accounts.close()
+        self.token = self.tokens["auditor"]
+        self.passwords = PASSWORDS
         self.server = create_server(self.app, host="127.0.0.1", port=0, threads=8)
         self.url = f"http://127.0.0.1:{self.server.effective_port}"
         self.thread = threading.Thread(target=self.server.run, daemon=True)

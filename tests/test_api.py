@@ -286,6 +286,25 @@ def test_every_endpoint_needs_a_valid_token(live_server, spec, some_hit, token):
     assert call(live_server, "POST", "/api/v1/documents", token=None, body=b"").status == 401
 
 
+def test_a_viewer_token_reads_metadata_never_originals(live_server, spec, some_hit):
+    viewer = live_server.tokens["viewer"]
+    doc_id = some_hit["id"]
+    assert call(live_server, "GET", f"/api/v1/documents/{doc_id}", token=viewer).status == 200
+    assert call(live_server, "GET", "/api/v1/search" + q(q="审核"), token=viewer).status == 200
+    for path, template in ((f"/api/v1/documents/{doc_id}/file", "/documents/{doc_id}/file"),
+                           (f"/api/v1/documents/{doc_id}/pages/1", "/documents/{doc_id}/pages/{n}"),
+                           (f"/api/v1/documents/{doc_id}/pages/1?format=png", "/documents/{doc_id}/pages/{n}"),
+                           ("/api/v1/uploads/" + "0" * 64, "/uploads/{sha256}")):
+        reply = call(live_server, "GET", path, token=viewer)
+        assert reply.status == 403, path
+        assert conforms(spec, reply, template)["error"]["code"] == "forbidden"
+        assert b"%PDF" not in reply.body and b"PNG" not in reply.body
+    body, headers = multipart([("a.pdf", b"%PDF-1.4 x")])
+    reply = call(live_server, "POST", "/api/v1/documents", token=viewer, body=body, headers=headers)
+    assert reply.status == 403
+    conforms(spec, reply, "/documents", "post")
+
+
 def test_errors_are_json_never_a_trace(live_server):
     for method, path, status in (("GET", "/api/v1/nothing-here", 404), ("DELETE", "/api/v1/search", 405)):
         reply = call(live_server, method, path)

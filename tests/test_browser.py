@@ -47,6 +47,12 @@ def page(browser, live_server, request):
     errors: list[str] = []
     pg.on("pageerror", lambda e: errors.append(str(e)))
     pg.dialogs = dialogs
+    pg.goto("/")                                  # not logged in: the login form
+    assert "/login" in pg.url
+    pg.fill("#name", "auditor")
+    pg.fill("#password", live_server.passwords["auditor"])
+    pg.click("form button[type=submit]")
+    pg.wait_for_selector("header .who")
     yield pg
     SHOTS.mkdir(parents=True, exist_ok=True)
     pg.screenshot(path=str(SHOTS / f"{request.node.name}.png"), full_page=True)

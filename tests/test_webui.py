@@ -8,13 +8,25 @@ import pytest
 from conftest import HOSTILE_TEXT
 
 
-@pytest.fixture(scope="module")
-def client(live_server):
-    return live_server.app.test_client()
-
-
 def text(response) -> str:
     return response.get_data(as_text=True)
+
+
+def csrf(client, path: str = "/login") -> str:
+    return re.search(r'name="csrf_token" value="([^"]+)"', text(client.get(path))).group(1)
+
+
+def login(client, name: str, password: str, expect: int = 302):
+    response = client.post("/login", data={"name": name, "password": password, "csrf_token": csrf(client)})
+    assert response.status_code == expect, text(response)[:300]
+    return response
+
+
+@pytest.fixture(scope="module")
+def client(live_server):
+    c = live_server.app.test_client()
+    login(c, "auditor", live_server.passwords["auditor"])
+    return c
 
 
 def test_landing_page_shows_the_archive(client):
@@ -95,7 +107,8 @@ def test_scope_pages(client):
 def test_upload_page_refuses_non_pdf_with_a_reason(client):
     import io
 
-    response = client.post("/upload", data={"files": (io.BytesIO(b"hello"), "notes.pdf")},
+    response = client.post("/upload", data={"files": (io.BytesIO(b"hello"), "notes.pdf"),
+                                            "csrf_token": csrf(client, "/upload")},
                            content_type="multipart/form-data", follow_redirects=True)
     page = text(response)
     assert response.status_code == 200
@@ -116,3 +129,88 @@ def test_scope_lookup_page(client):
     assert "推荐代码" in page and 'data-code="17.10.02"' in page
     page = text(client.get("/scope/lookup", query_string={"q": "17.10.02"}))
     assert "机加工" in page and "上级" in page
+
+
+# -- access control ----------------------------------------------------------------------------------
+
+def test_pages_need_a_login(live_server):
+    anonymous = live_server.app.test_client()
+    for path in ("/", "/stats", "/scope", "/cases", "/upload", "/admin/users", "/?q=审核"):
+        response = anonymous.get(path)
+        assert response.status_code == 302 and "/login" in response.headers["Location"], path
+    assert "登录" in text(anonymous.get("/login"))
+
+
+def test_login_failures_and_lockout(live_server):
+    c = live_server.app.test_client()
+    response = login(c, "viewer", "wrong-password", expect=401)
+    assert "不正确" in text(response)
+    for _ in range(5):
+        login(c, "nobody-here", "wrong-password", expect=401)
+    response = login(c, "nobody-here", "wrong-password", expect=429)
+    assert "过多" in text(response)
+    assert any(r["action"] == "login_locked" for r in live_server.app.extensions["auditarchive"].accounts().access_log())
+
+
+def test_forms_need_the_csrf_token(client):
+    import io
+
+    response = client.post("/upload", data={"files": (io.BytesIO(b"%PDF-1.4"), "x.pdf")},
+                           content_type="multipart/form-data")
+    assert response.status_code == 400 and "CSRF" in text(response)
+
+
+def test_a_viewer_sees_metadata_but_never_the_originals(live_server, client):
+    doc_id = re.search(r'/documents/([0-9a-f]{64})', text(client.get("/?q=纠正措施&type=ncr"))).group(1)
+    viewer = live_server.app.test_client()
+    login(viewer, "viewer", live_server.passwords["viewer"])
+    page = text(viewer.get(f"/documents/{doc_id}?q=纠正措施"))
+    assert "受审核组织" in page and "只能查看元数据" in page
+    assert f"/documents/{doc_id}/file" not in page and "<mark>" not in page and 'class="page' not in page
+    for path in (f"/documents/{doc_id}/file", f"/documents/{doc_id}/pages/1.png", "/upload", "/admin/users",
+                 "/admin/log"):
+        assert viewer.get(path).status_code == 403, path
+    assert viewer.get("/?q=纠正措施").status_code == 200
+
+
+def test_admin_manages_users_and_reads_the_access_log(live_server, client):
+    admin = live_server.app.test_client()
+    login(admin, "admin", live_server.passwords["admin"])
+    token = csrf(admin, "/admin/users")
+    response = admin.post("/admin/users", data={"action": "add", "name": "新审核员", "role": "viewer",
+                                                "password": "a-long-password", "csrf_token": token})
+    assert response.status_code == 303 and "message" in response.headers["Location"]
+    assert "新审核员" in text(admin.get("/admin/users"))
+    weak = admin.post("/admin/users", data={"action": "add", "name": "weak", "role": "viewer",
+                                            "password": "short", "csrf_token": token})
+    assert "error" in weak.headers["Location"]
+    newcomer = live_server.app.test_client()
+    login(newcomer, "新审核员", "a-long-password")
+    client.get("/?q=管理评审")
+    log = text(admin.get("/admin/log", query_string={"user": "auditor", "action": "search"}))
+    assert "管理评审" in log
+    assert client.get("/admin/users").status_code == 403          # an auditor is not an admin
+
+
+def test_logout_ends_the_session(live_server):
+    c = live_server.app.test_client()
+    login(c, "auditor", live_server.passwords["auditor"])
+    assert c.get("/").status_code == 200
+    response = c.post("/logout", data={"csrf_token": csrf(c, "/")})
+    assert response.status_code == 302
+    assert c.get("/").status_code == 302
+
+
+def test_login_redirects_only_within_the_site(live_server):
+    c = live_server.app.test_client()
+    response = c.post("/login", data={"name": "auditor", "password": live_server.passwords["auditor"],
+                                      "csrf_token": csrf(c), "next": "https://evil.example/"})
+    assert response.headers["Location"] == "/"
+
+
+def test_session_cookie_flags(live_server):
+    c = live_server.app.test_client()
+    response = c.post("/login", data={"name": "auditor", "password": live_server.passwords["auditor"],
+                                      "csrf_token": csrf(c)})
+    cookie = response.headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie

@@ -18,6 +18,7 @@ from indexer.highlight import matched_spans
 from indexer.search import search, similar
 
 from .app import state
+from .auth import audit, requires
 from .openapi import openapi_document
 from .requests import ApiError, document_or_404, original_path, page_number, search_request
 
@@ -42,10 +43,10 @@ def _authenticate() -> Response | None:
     if scheme.lower() != "bearer" or not token.strip():
         return error(401, "unauthorized", "an API token is needed: Authorization: Bearer <token> "
                                           "(auditarchive tokens create NAME)")
-    name = state().tokens().verify(token.strip())
-    if name is None:
-        return error(401, "unauthorized", "the API token is not valid or was revoked")
-    g.api_user = name
+    user = state().accounts().token_user(token.strip())
+    if user is None:
+        return error(401, "unauthorized", "the API token is not valid, was revoked, or its user is disabled")
+    g.user = user
     return None
 
 
@@ -55,17 +56,22 @@ def openapi() -> Response:
 
 
 @bp.get("/search")
+@requires("search")
 def api_search() -> Response:
     st = state()
+    audit("search", request.args.get("q", ""), "api " + "&".join(f"{k}={v}" for k, v in request.args.items() if k != "q"))
     return jsonify(search(st.index(), st.catalog(), search_request(request.args)))
 
 
 @bp.get("/documents/<doc_id>")
+@requires("read_metadata")
 def document(doc_id: str) -> Response:
+    audit("view", doc_id, "api")
     return jsonify(document_or_404(state().catalog(), doc_id).to_dict())
 
 
 @bp.get("/documents/<doc_id>/pages/<n>")
+@requires("read_content")
 def page(doc_id: str, n: str) -> Response:
     st = state()
     doc = document_or_404(st.catalog(), doc_id)
@@ -104,6 +110,7 @@ def _scale(raw: str | None) -> float:
 
 
 @bp.get("/documents/<doc_id>/similar")
+@requires("read_metadata")
 def api_similar(doc_id: str) -> Response:
     st = state()
     doc = document_or_404(st.catalog(), doc_id)
@@ -115,13 +122,16 @@ def api_similar(doc_id: str) -> Response:
 
 
 @bp.get("/documents/<doc_id>/file")
+@requires("download")
 def file(doc_id: str) -> Response:
     doc = document_or_404(state().catalog(), doc_id)
+    audit("download", doc.id, "api " + doc.filename)
     return send_file(original_path(doc), mimetype="application/pdf", as_attachment=True,
                      download_name=doc.filename, max_age=0)
 
 
 @bp.post("/documents")
+@requires("upload")
 def upload() -> tuple[Response, int]:
     st = state()
     files = request.files.getlist("file")
@@ -134,6 +144,7 @@ def upload() -> tuple[Response, int]:
         except UploadError as exc:
             items.append({"filename": item.filename, "error": {"code": exc.reason, "message": exc.message}})
             continue
+        audit("upload", stored.sha256, "api " + stored.filename)
         status = upload_status(st.catalog(), stored.path)
         if status["status"] == "pending":
             st.uploads.put(stored.path)
@@ -148,6 +159,7 @@ def upload() -> tuple[Response, int]:
 
 
 @bp.get("/uploads/<sha256>")
+@requires("upload")
 def upload_state(sha256: str) -> Response:
     st = state()
     path = find_upload(st.home.files_dir, sha256)
@@ -157,6 +169,7 @@ def upload_state(sha256: str) -> Response:
 
 
 @bp.get("/stats")
+@requires("search")
 def api_stats() -> Response:
     cat = state().catalog()
     return jsonify({"overview": stats.overview(cat), "by_year": stats.documents_by_year(cat),

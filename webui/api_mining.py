@@ -12,12 +12,14 @@ from indexer.related import similar_cases
 
 from .api import bp
 from .app import state
+from .auth import audit, requires
 from .requests import ApiError
 
 MAX_TEXT = 2000
 
 
 @bp.get("/cases")
+@requires("read_metadata")
 def api_cases() -> Response:
     q = request.args.get("q", "").strip()
     if not q:
@@ -30,8 +32,10 @@ def api_cases() -> Response:
 
 
 @bp.get("/cases/<case_id>")
+@requires("read_metadata")
 def api_case(case_id: str) -> Response:
     st = state()
+    audit("view_case", case_id, "api")
     case = get_case(st.catalog(), case_id) if re.fullmatch(r"[0-9a-f]{8}-[A-Za-z+]+-\d+", case_id) else None
     if case is None:
         raise ApiError(404, "not_found", f"no case {case_id}")
@@ -40,6 +44,7 @@ def api_case(case_id: str) -> Response:
 
 
 @bp.get("/scopes/<code>")
+@requires("search")
 def api_scope(code: str) -> Response:
     table = request.args.get("table")
     if table not in (None, "2020", "legacy"):
@@ -51,6 +56,7 @@ def api_scope(code: str) -> Response:
 
 
 @bp.get("/scopes")
+@requires("search")
 def api_scopes() -> Response:
     st = state()
     q = request.args.get("q", "").strip()
@@ -60,6 +66,7 @@ def api_scopes() -> Response:
 
 
 @bp.post("/scopes/suggest")
+@requires("search")
 def api_suggest() -> Response:
     st = state()
     body = request.get_json(silent=True)

@@ -13,12 +13,13 @@ from typing import Any
 
 from flask import Flask, current_app
 
-from archive.accounts import TokenStore
+from archive.accounts import Accounts
 from archive.catalog import Catalog
 from archive.home import Home
 from archive.uploads import MAX_UPLOAD_BYTES
 from indexer import build
 
+from .auth import csrf, init_auth
 from .jobs import IngestQueue
 from .labels import FILTERS, GLOBALS
 
@@ -48,10 +49,11 @@ class AppState:
             cat = self._local.catalog = Catalog(self.home.catalog_path)
         return cat
 
-    def tokens(self) -> TokenStore:
-        store = getattr(self._local, "tokens", None)
+    def accounts(self) -> Accounts:
+        """This thread's connection to users, tokens and the access log."""
+        store = getattr(self._local, "accounts", None)
         if store is None:
-            store = self._local.tokens = TokenStore(self.home.auth_path)
+            store = self._local.accounts = Accounts(self.home.auth_path)
         return store
 
     def index(self) -> build.IndexHandle:
@@ -80,14 +82,18 @@ def create_app(home: str | Path | None = None, config: dict[str, Any] | None = N
     app.config.update(config or {})
     app.json.ensure_ascii = False
     app.json.sort_keys = False
-    app.extensions["auditarchive"] = AppState(Home.locate(home), app.config["START_UPLOAD_QUEUE"])
+    located = Home.locate(home)
+    app.extensions["auditarchive"] = AppState(located, app.config["START_UPLOAD_QUEUE"])
+    init_auth(app, located.root)
     app.jinja_env.filters.update(FILTERS)
     app.jinja_env.globals.update(GLOBALS)
 
-    from . import api, api_mining, pages, pages_mining  # noqa: F401 — the *_mining modules add routes
+    from . import api, api_mining, pages, pages_admin, pages_mining  # noqa: F401 — they add routes
 
     app.register_blueprint(pages.bp)
+    app.register_blueprint(pages_admin.bp)
     app.register_blueprint(api.bp, url_prefix="/api/v1")
+    csrf.exempt(api.bp)            # bearer tokens, never cookies: nothing for a forged request to ride on
 
     _register_errors(app)
 
@@ -105,13 +111,17 @@ def create_app(home: str | Path | None = None, config: dict[str, Any] | None = N
     return app
 
 
-_TITLES = {400: "请求有误", 401: "需要登录", 403: "无权访问", 404: "找不到", 405: "不支持的请求方法",
+_TITLES = {400: "请求有误", 401: "需要登录", 403: "无权访问", 429: "尝试次数过多", 404: "找不到", 405: "不支持的请求方法",
            413: "文件过大", 422: "无法处理", 500: "服务器内部错误"}
+
+_PAGE_MESSAGES = {403: "当前账号的角色无权执行此操作；如需权限请联系管理员。", 404: "找不到这个页面或文件。",
+                  405: "不支持这种请求方式。", 413: "上传的内容过大（单个文件不超过 100 MB）。"}
 
 
 def _register_errors(app: Flask) -> None:
     """Errors as JSON under /api/, as a Chinese page elsewhere; never a stack trace."""
     from flask import jsonify, render_template, request
+    from flask_wtf.csrf import CSRFError
     from werkzeug.exceptions import HTTPException
 
     from indexer.build import IndexBusy
@@ -139,10 +149,19 @@ def _register_errors(app: Flask) -> None:
     def busy(exc: IndexBusy):
         return respond(503, "busy", "the index is being written by another process; try again shortly")
 
+    @app.errorhandler(CSRFError)
+    def csrf_error(exc: CSRFError):
+        return respond(400, "csrf", "表单已过期或来源不明（CSRF 校验失败），请刷新页面后重试")
+
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):
         code = (exc.name or "error").lower().replace(" ", "_")
-        return respond(exc.code or 500, code, exc.description or exc.name)
+        message = exc.description or exc.name
+        if not request.path.startswith("/api/"):
+            message = _PAGE_MESSAGES.get(exc.code or 500, message)
+        elif exc.code == 403:
+            message = "the token's user lacks the permission this endpoint needs"
+        return respond(exc.code or 500, code, message)
 
     @app.errorhandler(Exception)
     def unexpected(exc: Exception):

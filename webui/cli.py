@@ -328,8 +328,120 @@ def serve(obj: Context, host: str, port: int, workers: int | None, threads: int)
 
 
 @main.group()
+def users() -> None:
+    """Users of the web UI and API, with roles admin, auditor or viewer."""
+
+
+def _accounts(obj: Context):
+    from archive.accounts import Accounts
+
+    return Accounts(obj.home.auth_path)
+
+
+def _read_password(password_stdin: bool, generate: bool) -> tuple[str, bool]:
+    """(password, generated): from stdin, generated, or asked for twice on a terminal."""
+    from archive.accounts import new_password
+
+    if password_stdin:
+        return sys.stdin.readline().rstrip("\n"), False
+    if generate or not sys.stdin.isatty():
+        return new_password(), True
+    return click.prompt("password", hide_input=True, confirmation_prompt=True), False
+
+
+@users.command(name="add")
+@click.argument("name")
+@click.option("--role", type=click.Choice(["admin", "auditor", "viewer"]), required=True)
+@click.option("--password-stdin", is_flag=True, help="Read the password from stdin (one line).")
+@click.option("--generate", is_flag=True, help="Make a random password and print it (also when not on a terminal).")
+@output_options
+@click.pass_obj
+def users_add(obj: Context, name: str, role: str, password_stdin: bool, generate: bool, as_json: bool) -> None:
+    """Add a user; passwords are stored hashed (scrypt)."""
+    from archive.accounts import AccountError
+
+    password, generated = _read_password(password_stdin, generate)
+    try:
+        _accounts(obj).add_user(name, role, password)
+    except AccountError as exc:
+        raise click.UsageError(str(exc)) from None
+    if as_json:
+        click.echo(_dump({"name": name, "role": role, **({"password": password} if generated else {})}))
+    else:
+        click.echo(f"added {name} ({role})" + (f"; password: {password}" if generated else ""))
+
+
+@users.command(name="bootstrap")
+@click.pass_obj
+def users_bootstrap(obj: Context) -> None:
+    """A first admin for a new data home (nothing happens when users exist): its password is
+    printed and kept in DATA_HOME/initial-admin-password (readable by you only) until changed."""
+    import os
+
+    acc = _accounts(obj)
+    note = obj.home.root / "initial-admin-password"
+    if acc.user_count():
+        hint = f" (the first admin's password is in {note})" if note.exists() else ""
+        click.echo(f"users exist in {obj.home.auth_path}{hint}")
+        return
+    from archive.accounts import new_password
+
+    password = new_password()
+    acc.add_user("admin", "admin", password)
+    fd = os.open(note, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(password + "\n")
+    click.echo(f"first admin created: log in as 'admin' with the password {password} "
+               f"(kept in {note}; change it under 管理)")
+
+
+@users.command(name="list")
+@output_options
+@click.pass_obj
+def users_list(obj: Context, as_json: bool) -> None:
+    """Every user with role and state."""
+    rows = _accounts(obj).users()
+    if as_json:
+        click.echo(_dump(rows))
+        return
+    for r in rows:
+        click.echo(f"{r['name']:20} {r['role']:8} created {r['created_at']}" + ("  DISABLED" if r["disabled"] else ""))
+
+
+@users.command(name="passwd")
+@click.argument("name")
+@click.option("--password-stdin", is_flag=True, help="Read the password from stdin (one line).")
+@click.pass_obj
+def users_passwd(obj: Context, name: str, password_stdin: bool) -> None:
+    """Set a user's password."""
+    from archive.accounts import AccountError
+
+    password, generated = _read_password(password_stdin, False)
+    try:
+        _accounts(obj).set_password(name, password)
+    except AccountError as exc:
+        raise click.UsageError(str(exc)) from None
+    click.echo(f"password of {name} changed" + (f": {password}" if generated else ""))
+
+
+@users.command(name="role")
+@click.argument("name")
+@click.argument("role", type=click.Choice(["admin", "auditor", "viewer"]))
+@click.pass_obj
+def users_role(obj: Context, name: str, role: str) -> None:
+    """Change a user's role."""
+    from archive.accounts import AccountError
+
+    try:
+        _accounts(obj).set_role(name, role)
+    except AccountError as exc:
+        raise click.UsageError(str(exc)) from None
+    click.echo(f"{name} is now {role}")
+
+
+@main.group()
 def tokens() -> None:
-    """API tokens (Authorization: Bearer …)."""
+    """API tokens (Authorization: Bearer …), each for a user and with that user's role."""
 
 
 @tokens.command(name="create")
@@ -337,12 +449,12 @@ def tokens() -> None:
 @output_options
 @click.pass_obj
 def tokens_create(obj: Context, name: str, as_json: bool) -> None:
-    """A new token for NAME; it is shown this once only (it is stored hashed)."""
-    from archive.accounts import TokenStore
+    """A new token for the user NAME; shown this once only (it is stored hashed)."""
+    from archive.accounts import AccountError
 
     try:
-        token = TokenStore(obj.home.auth_path).create(name)
-    except ValueError as exc:
+        token = _accounts(obj).create_token(name.strip())
+    except AccountError as exc:
         raise click.UsageError(str(exc)) from None
     if as_json:
         click.echo(_dump({"name": name.strip(), "token": token}))
@@ -355,10 +467,8 @@ def tokens_create(obj: Context, name: str, as_json: bool) -> None:
 @output_options
 @click.pass_obj
 def tokens_list(obj: Context, as_json: bool) -> None:
-    """Every token's name and dates (never the token itself)."""
-    from archive.accounts import TokenStore
-
-    rows = TokenStore(obj.home.auth_path).list()
+    """Every token's user and dates (never the token itself)."""
+    rows = _accounts(obj).tokens()
     if as_json:
         click.echo(_dump(rows))
         return
@@ -371,12 +481,9 @@ def tokens_list(obj: Context, as_json: bool) -> None:
 @click.argument("name")
 @click.pass_obj
 def tokens_revoke(obj: Context, name: str) -> None:
-    """Revoke every token of NAME."""
-    from archive.accounts import TokenStore
-
-    count = TokenStore(obj.home.auth_path).revoke(name)
+    """Revoke every token of the user NAME."""
+    count = _accounts(obj).revoke_tokens(name)
     click.echo(f"revoked {count} token(s) of {name}")
-
 
 if __name__ == "__main__":
     main()

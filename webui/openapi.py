@@ -177,6 +177,7 @@ def _json(schema: str, description: str) -> dict[str, Any]:
 
 _ERRORS = {"400": _json("Error", "the request cannot be read (a malformed query, a bad parameter)"),
            "401": _json("Error", "no token, or a token that is not valid"),
+           "403": _json("Error", "the token's user lacks the permission (viewers never read originals)"),
            "404": _json("Error", "no such document, page or upload")}
 _DOC_ID = _param("doc_id", "the document's id (SHA-256 of its file)", where="path")
 
@@ -204,7 +205,7 @@ PATHS: dict[str, Any] = {
                 "type": "string", "format": "binary"}}}}}}},
         "responses": {"202": _json("UploadResult", "accepted: follow status_url"),
                       "400": _json("Error", "nothing accepted (not a PDF, empty, no file)"),
-                      "401": _ERRORS["401"], "413": _json("Error", "too large")}}},
+                      "401": _ERRORS["401"], "403": _ERRORS["403"], "413": _json("Error", "too large")}}},
     "/uploads/{sha256}": {"get": {
         "summary": "What became of an upload: pending, ingested (with its document id) or failed (with why)",
         "operationId": "uploadStatus",
@@ -233,7 +234,8 @@ PATHS: dict[str, Any] = {
             "schema": {"type": "string", "format": "binary"}}}}, **_ERRORS}}},
     "/stats": {"get": {
         "summary": "Figures about the archive: totals, by year and field, findings by clause, busiest codes",
-        "operationId": "stats", "responses": {"200": _json("Stats", "statistics"), "401": _ERRORS["401"]}}},
+        "operationId": "stats", "responses": {"200": _json("Stats", "statistics"), "401": _ERRORS["401"],
+                                              "403": _ERRORS["403"]}}},
 }
 
 
@@ -267,7 +269,7 @@ PATHS.update({
                 "text": {"type": "string", "minLength": 1, "maxLength": 2000},
                 "limit": {"type": "integer", "minimum": 1, "maximum": 50}}}}}},
         "responses": {"200": _json("ScopeSuggestion", "suggested codes with scores"),
-                      "400": _ERRORS["400"], "401": _ERRORS["401"]}}},
+                      "400": _ERRORS["400"], "401": _ERRORS["401"], "403": _ERRORS["403"]}}},
 })
 
 
@@ -278,7 +280,10 @@ def openapi_document() -> dict[str, Any]:
         "info": {"title": "auditarchive API", "version": "1.0.0",
                  "description": "Search and read the audit archive of a certification body "
                                 "(认证机构审核档案). Every endpoint but this document needs "
-                                "`Authorization: Bearer <token>` (`auditarchive tokens create NAME`)."},
+                                "`Authorization: Bearer <token>` (`auditarchive tokens create USER`); the "
+                                "token acts with its user's role: viewers search and read metadata, "
+                                "auditors also read pages, download originals and upload; admins "
+                                "manage users."},
         "servers": [{"url": "/api/v1"}],
         "security": [{"bearer": []}],
         "paths": PATHS,

@@ -19,11 +19,13 @@ from indexer.query import QueryError
 from indexer.search import search, similar
 
 from .app import state
+from .auth import audit, current_user, load_session_user, requires
 from .facets import code_facet_tree, facet_lists
 from .labels import FAILURE_NAMES
 from .requests import FILTER_PARAMS, ApiError, document_or_404, original_path, page_number, search_request
 
 bp = Blueprint("pages", __name__)
+bp.before_request(load_session_user)
 RECENT_UPLOADS = 50
 
 
@@ -47,6 +49,7 @@ def _globals() -> dict[str, Any]:
 
 
 @bp.get("/")
+@requires("search")
 def search_page() -> str:
     st = state()
     args = request.args
@@ -58,6 +61,7 @@ def search_page() -> str:
         req = search_request({"sort": "date", "per_page": "10"})
         context["recent"] = search(st.index(), st.catalog(), req)
         return render_template("search.html", **context)
+    audit("search", context["q"], " ".join(f"{k}:{v}" for k, v in active.items()))
     try:
         result = search(st.index(), st.catalog(), search_request(args))
     except QueryError as exc:
@@ -77,13 +81,16 @@ def _paging(result: dict[str, Any]) -> dict[str, Any]:
 
 
 @bp.get("/documents/<doc_id>")
+@requires("read_metadata")
 def document_page(doc_id: str) -> str:
     st = state()
     doc = document_or_404(st.catalog(), doc_id)
+    audit("view", doc.id, doc.filename)
     q = request.args.get("q", "")
     target = request.args.get("page", "")
+    content = current_user().can("read_content")
     try:
-        pages = marked_pages(st.index(), st.catalog(), doc.id, q)
+        pages = marked_pages(st.index(), st.catalog(), doc.id, q) if content else []
         query_error = None
     except QueryError as exc:
         pages, query_error = marked_pages(None, st.catalog(), doc.id), str(exc)
@@ -95,7 +102,7 @@ def document_page(doc_id: str) -> str:
     open_page = int(target) if target.isdigit() else (hit_pages[0] if hit_pages else None)
     return render_template("document.html", doc=doc, pages=pages, q=q, query_error=query_error,
                            similar=alike, hit_pages=hit_pages, open_page=open_page,
-                           original_exists=_exists(doc.path))
+                           original_exists=_exists(doc.path), content=content)
 
 
 def _exists(path: str) -> bool:
@@ -105,6 +112,7 @@ def _exists(path: str) -> bool:
 
 
 @bp.get("/documents/<doc_id>/pages/<n>.png")
+@requires("read_content")
 def page_image(doc_id: str, n: str) -> Response:
     doc = document_or_404(state().catalog(), doc_id)
     number = page_number(n, doc.pages)
@@ -116,13 +124,16 @@ def page_image(doc_id: str, n: str) -> Response:
 
 
 @bp.get("/documents/<doc_id>/file")
+@requires("download")
 def original_file(doc_id: str) -> Response:
     doc = document_or_404(state().catalog(), doc_id)
+    audit("download", doc.id, doc.filename)
     return send_file(original_path(doc), mimetype="application/pdf", as_attachment=True,
                      download_name=doc.filename, max_age=0)
 
 
 @bp.get("/scope")
+@requires("search")
 def scope_tree() -> str:
     version = "legacy" if request.args.get("table") == "legacy" else "2020"
     show_all = request.args.get("all") == "1"
@@ -131,6 +142,7 @@ def scope_tree() -> str:
 
 
 @bp.get("/scope/<code>")
+@requires("search")
 def scope_code(code: str) -> str:
     if not re.fullmatch(r"\d{2}(\.\d{2}){0,2}", code):
         raise ApiError(404, "not_found", f"{code} 不是专业代码（格式 17、17.10 或 17.10.02）")
@@ -159,6 +171,7 @@ def _find_node(tree: list[stats.CodeNode], code: str) -> stats.CodeNode | None:
 
 
 @bp.get("/stats")
+@requires("search")
 def stats_page() -> str:
     cat = state().catalog()
     return render_template("stats.html", overview=stats.overview(cat), by_year=stats.documents_by_year(cat),
@@ -167,6 +180,7 @@ def stats_page() -> str:
 
 
 @bp.get("/upload")
+@requires("upload")
 def upload_page() -> str:
     st = state()
     recent = [upload_status(st.catalog(), p) for p in stored_files(st.home.files_dir)[:RECENT_UPLOADS]]
@@ -178,6 +192,7 @@ def upload_page() -> str:
 
 
 @bp.post("/upload")
+@requires("upload")
 def upload_post() -> Response:
     st = state()
     sent, refused, why = [], [], []
@@ -191,6 +206,7 @@ def upload_post() -> Response:
             why.append(f"{FAILURE_NAMES.get(exc.reason, exc.reason)}（{exc.message}）")
             continue
         sent.append(stored.sha256)
+        audit("upload", stored.sha256, stored.filename)
         if upload_status(st.catalog(), stored.path)["status"] == "pending":
             st.uploads.put(stored.path)
     if not sent and not refused:

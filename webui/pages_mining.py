@@ -12,6 +12,7 @@ from archive.mining.summary import case_summary
 from indexer.related import similar_cases
 
 from .app import state
+from .auth import audit, requires
 from .pages import bp
 from .requests import ApiError
 
@@ -19,6 +20,7 @@ MAX_LISTED = 200
 
 
 @bp.get("/cases")
+@requires("read_metadata")
 def cases_page() -> str:
     st = state()
     q = request.args.get("q", "").strip()
@@ -27,8 +29,10 @@ def cases_page() -> str:
 
 
 @bp.get("/cases/<case_id>")
+@requires("read_metadata")
 def case_page(case_id: str) -> str:
     st = state()
+    audit("view_case", case_id)
     case = get_case(st.catalog(), case_id) if re.fullmatch(r"[0-9a-f]{8}-[A-Za-z+]+-\d+", case_id) else None
     if case is None:
         raise ApiError(404, "not_found", f"没有案例 {case_id}")
@@ -37,6 +41,7 @@ def case_page(case_id: str) -> str:
 
 
 @bp.get("/scope/lookup")
+@requires("search")
 def scope_lookup() -> str:
     st = state()
     q = request.args.get("q", "").strip()
