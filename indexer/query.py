@@ -208,7 +208,10 @@ class QueryParser:
         if text.strip():
             if '"' in text and parser is self.text_parser:
                 parser = self.exact_parser
-            query = parser.parse(text)
+            try:
+                query = parser.parse(text)
+            except (IndexError, ValueError, TypeError) as exc:   # Whoosh's parser on operator soup
+                raise QueryError(f"the query cannot be read (check AND, OR, NOT and brackets): {text!r}") from exc
             if query is wq.NullQuery:
                 raise QueryError(f"nothing to search for in {text!r}")
             if '"' not in text:
