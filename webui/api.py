@@ -12,7 +12,7 @@ from typing import Any
 from flask import Blueprint, Response, g, jsonify, request, send_file, url_for
 
 from archive import stats
-from archive.pdf import PdfError, render_png
+from archive.pdf import PdfError
 from archive.uploads import UploadError, find_upload, store_upload, upload_status
 from indexer.highlight import matched_spans
 from indexer.search import search, similar
@@ -78,9 +78,9 @@ def page(doc_id: str, n: str) -> Response:
     number = page_number(n, doc.pages)
     if request.args.get("format", "json") == "png":
         try:
-            png = render_png(original_path(doc), number, scale=_scale(request.args.get("scale")))
+            png = st.renderer.png(original_path(doc), number, scale=_scale(request.args.get("scale")))
         except PdfError as exc:
-            raise ApiError(422, "unrenderable", f"the page cannot be rendered: {exc.message}") from None
+            raise ApiError(422, "unrenderable", f"the page cannot be rendered: {exc}") from None
         return send_file(io.BytesIO(png), mimetype="image/png", max_age=3600)
     if request.args.get("format", "json") != "json":
         raise ApiError(400, "bad_request", "format is json or png")

@@ -16,6 +16,7 @@ from flask import Flask, current_app
 from archive.accounts import Accounts
 from archive.catalog import Catalog
 from archive.home import Home
+from archive.pagerender import Renderer
 from archive.uploads import MAX_UPLOAD_BYTES
 from indexer import build
 
@@ -39,6 +40,7 @@ class AppState:
             log.info("building the search index from the catalogue at %s", home.catalog_path)
             build.reindex(catalog, home.index_dir)
         self.uploads = IngestQueue(home)
+        self.renderer = Renderer()
         if start_queue:
             self.uploads.resume_pending(catalog)
 

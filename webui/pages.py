@@ -12,7 +12,7 @@ from typing import Any
 from flask import Blueprint, Response, redirect, render_template, request, send_file, url_for
 
 from archive import stats
-from archive.pdf import PdfError, render_png
+from archive.pdf import PdfError
 from archive.uploads import UploadError, store_upload, stored_files, upload_status
 from indexer.highlight import marked_pages
 from indexer.query import QueryError
@@ -117,9 +117,9 @@ def page_image(doc_id: str, n: str) -> Response:
     doc = document_or_404(state().catalog(), doc_id)
     number = page_number(n, doc.pages)
     try:
-        png = render_png(original_path(doc), number, scale=1.5)
+        png = state().renderer.png(original_path(doc), number, scale=1.5)
     except PdfError as exc:
-        raise ApiError(422, "unrenderable", f"页面无法渲染：{exc.message}") from None
+        raise ApiError(422, "unrenderable", f"页面无法渲染：{exc}") from None
     return send_file(io.BytesIO(png), mimetype="image/png", max_age=3600)
 
 
@@ -203,7 +203,7 @@ def upload_post() -> Response:
             stored = store_upload(st.home.files_dir, item.filename, item.stream)
         except UploadError as exc:
             refused.append(item.filename)
-            why.append(f"{FAILURE_NAMES.get(exc.reason, exc.reason)}（{exc.message}）")
+            why.append(f"{FAILURE_NAMES.get(exc.reason, exc.reason)}（{exc}）")
             continue
         sent.append(stored.sha256)
         audit("upload", stored.sha256, stored.filename)

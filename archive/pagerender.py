@@ -1,0 +1,111 @@
+"""Page images for people (the web UI and API), rendered where a hostile PDF cannot hurt.
+
+A page may claim 14,400 × 14,400 points (a 1.9 GB bitmap at 1.5×) or hold an image that
+decodes to gigabytes; rendering it inside the web server would stall or kill it. So the scale
+is capped (no side over MAX_SIDE_PX pixels), and the rendering runs in a small pool of worker
+processes with an address-space limit and a time limit: a page that exceeds them is an error
+with a reason, and the server goes on.
+"""
+from __future__ import annotations
+
+import io
+import resource
+import threading
+from concurrent.futures import TimeoutError as FutureTimeout
+from pathlib import Path
+
+from .pdf import PdfError
+
+MAX_SIDE_PX = 2400
+RENDER_TIMEOUT = 20.0
+RENDER_MEMORY_MB = 1024
+
+
+def capped_scale(width_pt: float, height_pt: float, scale: float) -> float:
+    """The requested scale, lowered so that neither side exceeds MAX_SIDE_PX pixels."""
+    longest = max(width_pt, height_pt, 1.0)
+    return min(scale, MAX_SIDE_PX / longest)
+
+
+def render_page(path: str, page_number: int, scale: float = 1.5) -> bytes:
+    """One page as PNG bytes, at most MAX_SIDE_PX pixels a side (runs in a worker)."""
+    import pypdfium2 as pdfium
+
+    try:
+        pdf = pdfium.PdfDocument(path)
+    except pdfium.PdfiumError as exc:
+        raise PdfError("damaged", f"the PDF cannot be opened: {exc}") from None
+    try:
+        if not 1 <= page_number <= len(pdf):
+            raise PdfError("no_page", f"the PDF has pages 1 to {len(pdf)}")
+        page = pdf[page_number - 1]
+        try:
+            width, height = page.get_size()
+            bitmap = page.render(scale=capped_scale(width, height, scale))
+            image = bitmap.to_pil()
+        finally:
+            page.close()
+        buf = io.BytesIO()
+        image.save(buf, format="PNG", optimize=False)
+        return buf.getvalue()
+    finally:
+        pdf.close()
+
+
+def _render_in_worker(path: str, page_number: int, scale: float) -> tuple[str, bytes | str, str]:
+    """("ok", png, "") or ("error", reason, message): PdfError does not cross a process boundary
+    (it cannot be unpickled), so the outcome is sent as plain values."""
+    try:
+        return "ok", render_page(path, page_number, scale), ""
+    except PdfError as exc:
+        return "error", exc.reason, str(exc)
+
+
+def _limit_memory(memory_mb: int) -> None:
+    limit = memory_mb * 1024 * 1024
+    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+
+
+class Renderer:
+    """A pool of rendering processes (started on first use), each with a memory limit."""
+
+    def __init__(self, workers: int = 1, timeout: float = RENDER_TIMEOUT, memory_mb: int = RENDER_MEMORY_MB):
+        self.workers, self.timeout, self.memory_mb = workers, timeout, memory_mb
+        self._pool = None
+        self._lock = threading.Lock()
+
+    def _get_pool(self):
+        from pebble import ProcessPool
+
+        with self._lock:
+            if self._pool is None:
+                self._pool = ProcessPool(max_workers=self.workers, initializer=_limit_memory,
+                                         initargs=(self.memory_mb,))
+            return self._pool
+
+    def png(self, path: Path, page_number: int, scale: float = 1.5) -> bytes:
+        """The page as PNG; raises PdfError (reason timeout, memory, crashed, damaged, …)."""
+        from pebble import ProcessExpired
+
+        future = self._get_pool().schedule(_render_in_worker, args=(str(path), page_number, scale),
+                                           timeout=self.timeout)
+        try:
+            outcome, value, message = future.result()
+        except FutureTimeout:
+            raise PdfError("timeout", f"rendering took longer than {self.timeout:g} s") from None
+        except MemoryError:
+            raise PdfError("memory", f"rendering needed more than {self.memory_mb} MB") from None
+        except ProcessExpired as exc:
+            raise PdfError("crashed", f"the renderer died (exit code {exc.exitcode})") from None
+        except Exception as exc:  # noqa: BLE001 — whatever PDFium raised, the page cannot be shown
+            raise PdfError("damaged", f"{type(exc).__name__}: {exc}") from None
+        if outcome != "ok":
+            raise PdfError(str(value), message)
+        return value                      # type: ignore[return-value]
+
+    def close(self) -> None:
+        with self._lock:
+            if self._pool is not None:
+                self._pool.stop()
+                self._pool.join()
+                self._pool = None
