@@ -27,6 +27,10 @@ SCHEMA_VERSION = 2
 class CatalogError(Exception):
     """A catalogue that cannot be used as it is (missing, or written by another schema)."""
 JSON_COLUMNS = ("cert_nos", "fields", "codes", "warnings")
+# Per page: read by OCR (0/1), its confidence (0-1, mean recognition score over characters), the
+# clockwise turn (degrees) that made the page upright and the skew (degrees) it was straightened by.
+PAGE_OCR_COLUMNS: dict[str, type] = {"ocr": int, "ocr_confidence": float, "ocr_rotation": int,
+                                     "ocr_skew": float}
 
 
 def _now() -> str:
@@ -80,8 +84,9 @@ class Catalog:
         db["files"].create({"path": str, "doc_id": str, "stamp": str, "seen_at": str},
                            pk="path", if_not_exists=True)
         db["pages"].create({"doc_id": str, "number": int, "text": str, "has_text": int,
-                            "has_images": int, "ocr": int, "ocr_confidence": float},
+                            "has_images": int, **PAGE_OCR_COLUMNS},
                            pk=("doc_id", "number"), if_not_exists=True)
+        self._add_missing("pages", PAGE_OCR_COLUMNS)
         db["organisations"].create({"id": str, "name": str, "credit_code": str, "names": str},
                                    pk="id", if_not_exists=True)
         db["certificates"].create({"cert_no": str, "lookup_key": str, "org_id": str, "fields": str,
@@ -110,6 +115,14 @@ class Catalog:
                             ("findings", ["clause"]), ("certificates", ["lookup_key"]),
                             ("files", ["doc_id"]), ("document_auditors", ["auditor_id"])):
             db[table].create_index(cols, if_not_exists=True)
+
+    def _add_missing(self, table: str, columns: dict[str, type]) -> None:
+        """Columns added since a catalogue was created are added to it (empty), so that older
+        catalogues open: additive changes need no new schema version."""
+        have = set(self.db[table].columns_dict)
+        for name, kind in columns.items():
+            if name not in have:
+                self.db[table].add_column(name, kind)
 
     # -- reading ---------------------------------------------------------------------------
     def has_document(self, doc_id: str, extractor_version: int | None = None) -> bool:
@@ -175,9 +188,11 @@ class Catalog:
         return sorted(ids)
 
     def pages(self, doc_id: str) -> list[dict[str, Any]]:
+        """Pages in order: number, text, has_text, has_images, ocr (0/1), ocr_confidence (0-1 or
+        None), ocr_rotation (degrees turned clockwise, or None), ocr_skew (degrees, or None)."""
         return list(self.db.query(
-            "select number, text, has_text, has_images, ocr, ocr_confidence from pages "
-            "where doc_id = ? order by number", [doc_id]))
+            "select number, text, has_text, has_images, ocr, ocr_confidence, ocr_rotation, ocr_skew "
+            "from pages where doc_id = ? order by number", [doc_id]))
 
     def failures(self) -> list[dict[str, Any]]:
         return list(self.db.query("select * from failures order by path"))
@@ -251,7 +266,8 @@ class Catalog:
                 "warnings": json.dumps(doc.warnings, ensure_ascii=False),
                 "extractor_version": extractor_version, "seconds": round(seconds, 4),
                 "ingested_at": _now()}])
-            self._put("pages", [{"doc_id": doc.id, **p} for p in pages])
+            self._put("pages", [{"doc_id": doc.id, **{c: None for c in PAGE_OCR_COLUMNS}, **p}
+                                for p in pages])
             self._put("document_codes", [
                 {"doc_id": doc.id, "code": code, "ord": i, "major": code[:2], "middle": code[:5],
                  "code_table": doc.code_table} for i, code in enumerate(doc.codes)])

@@ -5,6 +5,13 @@ it (the local process pool here; a cluster later). Only this process writes the 
 document per transaction as results arrive, so an interrupted run resumes where it stopped.
 A file that fails (damaged, encrypted, too slow, crashing its worker) is recorded with its
 reason and the batch goes on.
+
+Pages to be read by OCR (`archive.ocr`) take seconds each, so in the pool a file goes in three
+steps: the text pass (`process_file`, within `--timeout`) names the pages that need OCR; each
+of those is a task of its own (`ocr_task`, with its own budget of `ocr_timeout` seconds a page),
+spread over the workers and cached by page as it finishes (an interrupted batch redoes no page);
+when a file's pages are all read, `finish_task` extracts its fields (within `--timeout`). A page
+OCR cannot read (too slow, crashing) stays empty and the document says so in its warnings.
 """
 from __future__ import annotations
 
@@ -12,6 +19,7 @@ import hashlib
 import os
 import resource
 import time
+from collections import deque
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -20,12 +28,16 @@ from typing import Any, Callable, Iterable
 from .catalog import Catalog
 from .extract import extract, wants_tables
 from .models import Document
-from .pdf import PdfError, read_pdf
+from .ocr import needs_ocr
+from .pdf import Page, PdfError, read_pdf
 
 # Bump when extraction changes: documents extracted by an older version are extracted again.
-EXTRACTOR_VERSION = 1
+# 2: pages without a usable text layer are read by OCR.
+EXTRACTOR_VERSION = 2
 DEFAULT_TIMEOUT = 120.0            # seconds a file may take in its worker
 DEFAULT_MEMORY_MB = 3072           # address-space limit of a worker
+DEFAULT_OCR_TIMEOUT = 300.0        # seconds one page's OCR may take (~5-10 s is usual on 2 cores)
+OCR_MODES = ("auto", "always", "never")
 
 
 def sha256_file(path: Path) -> str:
@@ -36,30 +48,89 @@ def sha256_file(path: Path) -> str:
     return h.hexdigest()
 
 
-def process_file(path: str) -> dict[str, Any]:
+def _read(path: str) -> tuple[bytes | None, dict[str, Any] | None]:
+    try:
+        return Path(path).read_bytes(), None
+    except OSError as exc:
+        return None, {"ok": False, "sha256": None, "reason": "unreadable",
+                      "message": f"cannot read the file: {exc.strerror or exc}"}
+
+
+def process_file(path: str, ocr: str = "auto", cache: str | None = None,
+                 split: bool = False) -> dict[str, Any]:
     """Read one file and extract its fields: the unit of work a worker runs.
 
     Returns a picklable dict: {"ok": True, "sha256", "pages", "extracted", "seconds"} or
-    {"ok": False, "sha256", "reason", "message"}.
+    {"ok": False, "sha256", "reason", "message"}. With `split`, a file with pages to OCR returns
+    {"ok": True, "sha256", "ocr_todo": [page numbers], "read": [Page], "seconds"} instead, for the
+    pool to OCR its pages as tasks of their own (`ocr_task`) and finish it (`finish_task`);
+    otherwise OCR runs here, page after page.
     """
     started = time.perf_counter()
-    try:
-        data = Path(path).read_bytes()
-    except OSError as exc:
-        return {"ok": False, "sha256": None, "reason": "unreadable",
-                "message": f"cannot read the file: {exc.strerror or exc}"}
+    data, failed = _read(path)
+    if data is None:
+        return failed  # type: ignore[return-value]
     digest = hashlib.sha256(data).hexdigest()
     try:
         pages = read_pdf(data, want_tables=wants_tables)
     except PdfError as exc:
         return {"ok": False, "sha256": digest, "reason": exc.reason, "message": str(exc)}
+    todo = [p.number for p in pages if needs_ocr(ocr, p.has_text, p.has_images, p.text)]
+    if todo and split:
+        return {"ok": True, "sha256": digest, "ocr_todo": todo, "read": pages,
+                "seconds": time.perf_counter() - started}
+    read = {n: _ocr_page(data, n, cache) for n in todo}
+    return finish_task(digest, pages, read, time.perf_counter() - started)
+
+
+def _ocr_page(data: bytes, number: int, cache: str | None) -> dict[str, Any]:
+    from .ocr import ocr_pdf_page
+    from .ocrcache import shared
+
+    try:
+        return {"ok": True, **ocr_pdf_page(data, number, shared(cache)).to_dict()}
+    except Exception as exc:  # noqa: BLE001 — one unreadable page must not lose the document
+        return {"ok": False, "reason": "error", "message": f"{type(exc).__name__}: {exc}"}
+
+
+def ocr_task(path: str, digest: str, number: int, cache: str | None) -> dict[str, Any]:
+    """OCR one page of a file (a worker task of its own): its text, confidence, turn and skew."""
+    data, failed = _read(path)
+    if data is None:
+        return failed  # type: ignore[return-value]
+    if hashlib.sha256(data).hexdigest() != digest:
+        return {"ok": False, "reason": "changed", "message": "the file changed while it was read"}
+    return _ocr_page(data, number, cache)
+
+
+def finish_task(digest: str, pages: list[Page], read: dict[int, dict[str, Any]],
+                seconds: float) -> dict[str, Any]:
+    """Put the OCR'd text into the pages and extract the document's fields."""
+    started = time.perf_counter()
+    warnings = []
+    rows = []
+    for p in pages:
+        row = {"number": p.number, "text": p.text, "has_text": int(p.has_text),
+               "has_images": int(p.has_images), "ocr": 0, "ocr_confidence": None,
+               "ocr_rotation": None, "ocr_skew": None}
+        got = read.get(p.number)
+        if got is not None and got.get("ok"):
+            p.text = got["text"]
+            if not p.has_text:          # the scan's own ruled tables, where the page wants them
+                p.tables = got.get("tables") or [] if wants_tables(p.text) else []
+            row.update(text=got["text"], ocr=1, ocr_confidence=got["confidence"],
+                       ocr_rotation=got["rotation"], ocr_skew=got["skew"])
+        elif got is not None:
+            warnings.append(f"page {p.number}: OCR failed ({got.get('reason')}: {got.get('message')})")
+        rows.append(row)
     found = extract(pages)
+    found.warnings += warnings
     return {
-        "ok": True, "sha256": digest,
-        "pages": [{"number": p.number, "text": p.text, "has_text": int(p.has_text),
-                   "has_images": int(p.has_images), "ocr": 0, "ocr_confidence": None} for p in pages],
-        "extracted": asdict(found),
-        "seconds": time.perf_counter() - started,
+        "ok": True, "sha256": digest, "pages": rows, "extracted": asdict(found),
+        "ocr_cached": sum(1 for r in read.values() if r.get("cached")),
+        "ocr_failed": len(warnings),
+        "seconds": seconds + time.perf_counter() - started
+        + sum(r.get("seconds") or 0 for r in read.values() if not r.get("cached")),
     }
 
 
@@ -119,7 +190,9 @@ class Summary:
     skipped_failed: int = 0
     failed: list[Failure] = field(default_factory=list)
     pages: int = 0
-    ocr_pages: int = 0
+    ocr_pages: int = 0                 # pages read by OCR in documents written (cached ones too)
+    ocr_cached: int = 0                # of those, pages whose OCR came from the cache
+    ocr_failed: int = 0                # pages OCR could not read (noted in the document's warnings)
     no_text: int = 0
     seconds: float = 0.0
     workers: int = 1
@@ -128,8 +201,12 @@ class Summary:
         return asdict(self)
 
 
-def _worker_init(memory_mb: int) -> None:
-    """Cap a worker's memory so a decompression bomb costs that worker, not the machine."""
+def _worker_init(memory_mb: int, ocr_threads: int | None = None) -> None:
+    """Cap a worker's memory so a decompression bomb costs that worker, not the machine; share the
+    cores between the workers' OCR models."""
+    from . import ocr
+
+    ocr.set_threads(ocr_threads)
     limit = memory_mb * 1024 * 1024
     try:
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
@@ -142,7 +219,8 @@ def to_document(path: Path, result: dict[str, Any]) -> Document:
     pages = result["pages"]
     doc = Document.from_dict({**found, "id": result["sha256"], "path": str(path),
                               "filename": path.name, "pages": len(pages)})
-    if pages and not any(p["has_text"] for p in pages):
+    doc.ocr_pages = sum(1 for p in pages if p.get("ocr"))
+    if pages and not any(p["has_text"] or p.get("ocr") and p["text"] for p in pages):
         doc.status = "no_text"
     return doc
 
@@ -165,13 +243,25 @@ class Ingestor:
 
     def __init__(self, catalog: Catalog, workers: int = 2, timeout: float = DEFAULT_TIMEOUT,
                  memory_mb: int = DEFAULT_MEMORY_MB, retry_failed: bool = False,
-                 progress: Progress | None = None):
+                 progress: Progress | None = None, ocr: str = "auto",
+                 ocr_timeout: float = DEFAULT_OCR_TIMEOUT, ocr_cache: Path | str | None = None):
+        """`ocr`: auto (pages without a usable text layer), always (every page), never.
+        `ocr_cache`: the OCR cache file (default `ocr-cache.db` beside the catalogue).
+        `progress(event, path, info)` hears of every file (added, unchanged, skipped, failed)
+        and of OCR: `ocr_queued` ({"pages": n}) and `ocr_page` ({"page", "cached", "seconds"})."""
+        if ocr not in OCR_MODES:
+            raise ValueError(f"ocr must be one of {', '.join(OCR_MODES)}, not {ocr!r}")
+        from .ocrcache import FILENAME
+
         self.catalog = catalog
         self.workers = max(0, workers)
         self.timeout = timeout
         self.memory_mb = memory_mb
         self.retry_failed = retry_failed
         self.progress = progress or (lambda event, path, info: None)
+        self.ocr = ocr
+        self.ocr_timeout = ocr_timeout
+        self.ocr_cache = str(ocr_cache or catalog.path.parent / FILENAME)
         self.saved: list[str] = []          # ids written by the last run (to index them)
         self.removed: list[str] = []        # ids the last run dropped (content replaced at a path)
 
@@ -218,7 +308,7 @@ class Ingestor:
             if self.workers == 0:
                 for path in todo:
                     try:
-                        result = process_file(str(path))
+                        result = process_file(str(path), self.ocr, self.ocr_cache)
                     except Exception as exc:  # noqa: BLE001 — a bug in one file must not stop the batch
                         result = {"ok": False, "sha256": None, "reason": "error",
                                   "message": f"{type(exc).__name__}: {exc}"}
@@ -229,35 +319,81 @@ class Ingestor:
         return summary
 
     def _run_pool(self, todo: list[Path], summary: Summary) -> None:
-        from pebble import ProcessExpired, ProcessPool
+        """Files, OCR pages and extractions as tasks over the pool. Work that finishes files comes
+        first (extractions, then OCR pages), so results are stored early; a bounded number of
+        tasks is in flight so that an interruption loses little."""
+        import multiprocessing
+        import sys
 
+        from pebble import ProcessPool
+
+        cores = os.cpu_count() or 1
+        threads = max(1, cores // self.workers)
+        # A process that has run OCR itself holds onnxruntime's thread pools: a forked child
+        # would inherit their locks and hang. Workers then start from a fresh process instead.
+        context = multiprocessing.get_context("forkserver" if "onnxruntime" in sys.modules else None)
         with ProcessPool(max_workers=self.workers, initializer=_worker_init,
-                         initargs=(self.memory_mb,)) as pool:
-            pending: dict[Future, Path] = {}
-            queue = list(reversed(todo))
-            while queue or pending:
-                # Keep a bounded number of tasks in flight so results are stored as they come.
-                while queue and len(pending) < self.workers * 4:
-                    path = queue.pop()
-                    pending[pool.schedule(process_file, args=(str(path),), timeout=self.timeout)] = path
+                         initargs=(self.memory_mb, threads), context=context) as pool:
+            pending: dict[Future, tuple[str, Any]] = {}
+            files = list(reversed(todo))
+            ocr_pages: deque[tuple[_Scan, int]] = deque()
+            finishing: list[_Scan] = []
+            while files or ocr_pages or finishing or pending:
+                while len(pending) < self.workers * 2 and (finishing or ocr_pages or files):
+                    if finishing:
+                        scan = finishing.pop()
+                        future = pool.schedule(finish_task, args=(scan.digest, scan.pages, scan.read,
+                                                                  scan.seconds), timeout=self.timeout)
+                        pending[future] = ("finish", scan)
+                    elif ocr_pages:
+                        scan, number = ocr_pages.popleft()
+                        future = pool.schedule(ocr_task, args=(str(scan.path), scan.digest, number,
+                                                               self.ocr_cache), timeout=self.ocr_timeout)
+                        pending[future] = ("ocr", (scan, number))
+                    else:
+                        path = files.pop()
+                        future = pool.schedule(process_file, args=(str(path), self.ocr, self.ocr_cache, True),
+                                               timeout=self.timeout)
+                        pending[future] = ("file", path)
                 done, _ = wait(list(pending), return_when=FIRST_COMPLETED)
                 for future in done:
-                    path = pending.pop(future)
-                    try:
-                        result = future.result()
-                    except TimeoutError:
-                        result = {"ok": False, "reason": "timeout",
-                                  "message": f"extraction took longer than {self.timeout:g} s"}
-                    except ProcessExpired as exc:
-                        result = {"ok": False, "reason": "crashed",
-                                  "message": f"the worker died (exit code {exc.exitcode})"}
-                    except MemoryError:
-                        result = {"ok": False, "reason": "memory",
-                                  "message": f"extraction needed more than {self.memory_mb} MB"}
-                    except Exception as exc:  # noqa: BLE001
-                        result = {"ok": False, "reason": "error",
-                                  "message": f"{type(exc).__name__}: {exc}"}
+                    kind, what = pending.pop(future)
+                    if kind == "ocr":
+                        scan, number = what
+                        result = self._outcome(future, self.ocr_timeout, "OCR of the page")
+                        scan.read[number] = result
+                        self.progress("ocr_page", scan.path, {"page": number, "ok": result["ok"],
+                                                              "cached": bool(result.get("cached")),
+                                                              "seconds": result.get("seconds")})
+                        if len(scan.read) == len(scan.todo):
+                            finishing.append(scan)
+                        continue
+                    path = what.path if kind == "finish" else what
+                    result = self._outcome(future, self.timeout, "extraction")
+                    if kind == "file" and result["ok"] and "ocr_todo" in result:
+                        scan = _Scan(path, result["sha256"], result["read"], result["ocr_todo"],
+                                     result["seconds"])
+                        ocr_pages.extend((scan, n) for n in scan.todo)      # first come, first read
+                        self.progress("ocr_queued", path, {"pages": len(scan.todo)})
+                        continue
                     self._store(path, result, summary)
+
+    def _outcome(self, future: Future, timeout: float, what: str) -> dict[str, Any]:
+        """A task's result, or a failure saying why the worker gave none."""
+        from pebble import ProcessExpired
+
+        try:
+            return future.result()
+        except TimeoutError:
+            return {"ok": False, "reason": "timeout", "message": f"{what} took longer than {timeout:g} s"}
+        except ProcessExpired as exc:
+            return {"ok": False, "reason": "crashed",
+                    "message": f"the worker died (exit code {exc.exitcode})"}
+        except MemoryError:
+            return {"ok": False, "reason": "memory",
+                    "message": f"{what} needed more than {self.memory_mb} MB"}
+        except Exception as exc:  # noqa: BLE001
+            return {"ok": False, "reason": "error", "message": f"{type(exc).__name__}: {exc}"}
 
     def _fail(self, path: Path, digest: str | None, reason: str, message: str, summary: Summary) -> None:
         if digest is None and reason not in ("unreadable", "vanished"):
@@ -296,8 +432,21 @@ class Ingestor:
             summary.added += 1
         summary.pages += doc.pages
         summary.ocr_pages += doc.ocr_pages
+        summary.ocr_cached += result.get("ocr_cached", 0)
+        summary.ocr_failed += result.get("ocr_failed", 0)
         summary.no_text += doc.status == "no_text"
         self.progress("added", path, {"pages": doc.pages})
+
+
+@dataclass
+class _Scan:
+    """A file whose pages are being read by OCR in the pool."""
+    path: Path
+    digest: str
+    pages: list[Page]
+    todo: list[int]
+    seconds: float
+    read: dict[int, dict[str, Any]] = field(default_factory=dict)
 
 
 def default_workers() -> int:

@@ -1,11 +1,13 @@
 """Generate a deterministic sample audit archive (PDFs + truth.json).
 
-    python -m corpus.generate --out DIR [--seed N] [--orgs N] [--no-broken]
+    python -m corpus.generate --out DIR [--seed N] [--orgs N] [--no-broken] [--scanned SHARE]
 
 `generate()` simulates a certification body's clients (corpus.world), prints every record of their
 audits with varied forms (corpus.templates), files them the way archives are filed (mostly
 `年份-企业全称-体系审核类型/03审核资料/序号审表名称-企业全称.pdf`, some carelessly), adds broken
-files, and writes `truth.json`: what each document states, in the shape of the document object.
+files, scans a share of the documents (`corpus.scan`: all their pages, or only the last, signed
+one), and writes `truth.json`: what each document states, in the shape of the document object,
+and under `scans` what each scanned page showed.
 Same seed, same bytes: only `random.Random` instances seeded from the seed are used.
 """
 from __future__ import annotations
@@ -21,11 +23,14 @@ from pathlib import Path
 from reportlab.lib.pdfencrypt import StandardEncryption
 
 from .render import ensure_font, render
+from .scan import scan_pdf
 from .templates import TEMPLATES, Ctx, Doc
 from .world import Audit, World, simulate
 from .wording import FIELD_LETTER_SHORT
 
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2            # 2: scanned documents
+SCANNED_SHARE = 0.04             # documents scanned (OCR costs seconds a page: keep it modest)
+PARTLY_SCANNED = 0.35            # of those with several pages: only the last (signed) page
 
 # Records every audit file must hold (others appear with the probabilities below); an audit with
 # nonconformities must also hold its NCRs. `missing` in the truth lists what was left out of these.
@@ -245,8 +250,19 @@ def _make(world: World, a: Audit, seed: int, key: str, doc_type: str, variant: s
     return TEMPLATES[doc_type](ctx)
 
 
-def generate(out_dir: Path, seed: int = 20261121, n_orgs: int = 32, broken: bool = True) -> dict:
-    """Write the sample archive into `out_dir` and return its truth (also in `out_dir/truth.json`)."""
+def _scan(path: Path, rel: str, pages: int, seed: int, share: float) -> list[dict] | None:
+    """Scan the document at `path` with probability `share`: what each scanned page showed."""
+    rng = random.Random(f"{seed}:scan:{rel}")
+    if rng.random() >= share:
+        return None
+    chosen = [pages] if pages > 1 and rng.random() < PARTLY_SCANNED else None
+    return [p.to_dict() for p in scan_pdf(path, rng, chosen)]
+
+
+def generate(out_dir: Path, seed: int = 20261121, n_orgs: int = 32, broken: bool = True,
+             scanned: float = SCANNED_SHARE) -> dict:
+    """Write the sample archive into `out_dir` and return its truth (also in `out_dir/truth.json`).
+    `scanned`: the share of documents replaced by scans of themselves."""
     ensure_font()
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -254,6 +270,7 @@ def generate(out_dir: Path, seed: int = 20261121, n_orgs: int = 32, broken: bool
     plan_rng = random.Random(f"{seed}:plan")
     filer = Filer(random.Random(f"{seed}:files"))
     documents: dict[str, dict] = {}
+    scans: dict[str, list[dict]] = {}
     made: list[tuple[str, Audit, str, str, str | None, list]] = []
     for a in world.audits:
         plan, a.missing = _plan(plan_rng, a)
@@ -269,6 +286,10 @@ def generate(out_dir: Path, seed: int = 20261121, n_orgs: int = 32, broken: bool
             path.parent.mkdir(parents=True, exist_ok=True)
             pages = render(path, doc.story, doc.layout)
             documents[rel] = doc.truth.to_dict(pages)
+            scan = _scan(path, rel, pages, seed, scanned)
+            if scan:
+                scans[rel] = scan
+                documents[rel]["ocr_pages"] = len(scan)
             a.documents.append(rel)
             made.append((rel, a, key, doc_type, variant, items))
     broken_files = _broken(out_dir, world, seed, made, filer) if broken else {}
@@ -277,6 +298,7 @@ def generate(out_dir: Path, seed: int = 20261121, n_orgs: int = 32, broken: bool
         "generator_version": GENERATOR_VERSION,
         "documents": dict(sorted(documents.items())),
         "broken": dict(sorted(broken_files.items())),
+        "scans": dict(sorted(scans.items())),
         "orgs": [{"id": o.id, "name": o.name, "short_name": o.short_name, "credit_code": o.credit_code,
                   "address": o.address, "staff": o.staff, "codes": list(o.codes), "fields": list(o.fields)}
                  for o in world.orgs],
@@ -347,12 +369,17 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=20261121)
     ap.add_argument("--orgs", type=int, default=32, help="number of organisations")
     ap.add_argument("--no-broken", action="store_true", help="leave out the broken files")
+    ap.add_argument("--scanned", type=float, default=SCANNED_SHARE, metavar="SHARE",
+                    help=f"share of documents scanned (default {SCANNED_SHARE})")
     args = ap.parse_args(argv)
     t0 = time.perf_counter()
-    truth = generate(args.out, seed=args.seed, n_orgs=args.orgs, broken=not args.no_broken)
+    truth = generate(args.out, seed=args.seed, n_orgs=args.orgs, broken=not args.no_broken,
+                     scanned=args.scanned)
     docs = truth["documents"]
     pages = sum(d["pages"] for d in docs.values())
-    print(f"{len(truth['orgs'])} orgs, {len(docs)} PDFs ({pages} pages), {len(truth['broken'])} broken files, "
+    scanned = sum(len(s) for s in truth["scans"].values())
+    print(f"{len(truth['orgs'])} orgs, {len(docs)} PDFs ({pages} pages), {len(truth['scans'])} scanned "
+          f"({scanned} pages), {len(truth['broken'])} broken files, "
           f"{len(truth['audits'])} audits in {time.perf_counter() - t0:.1f} s → {args.out}", file=sys.stderr)
     return 0
 

@@ -3,12 +3,16 @@
 # - a CJK TrueType font that reportlab can embed (the sample-archive generator and test fixtures
 #   write Chinese PDFs with it);
 # - Debian's Chromium and ChromeDriver for the browser tests (driven by Playwright through
-#   `executable_path`; Playwright's own browser download is never used).
+#   `executable_path`; Playwright's own browser download is never used);
+# - the shared libraries opencv-python (pulled in by rapidocr-onnxruntime, the OCR) loads: libGL
+#   and GLib (rapidocr requires opencv-python by name, so the headless build cannot stand in).
 set -euo pipefail
 need=()
 [ -f /usr/share/fonts/truetype/wqy/wqy-microhei.ttc ] || need+=(fonts-wqy-microhei)
 [ -x /usr/bin/chromium ] || need+=(chromium)
 [ -x /usr/bin/chromedriver ] || need+=(chromium-driver)
+dpkg -s libgl1 >/dev/null 2>&1 || need+=(libgl1)
+dpkg -s libglib2.0-0 >/dev/null 2>&1 || need+=(libglib2.0-0)
 if [ ${#need[@]} -eq 0 ]; then
   exit 0
 fi

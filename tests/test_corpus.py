@@ -44,6 +44,12 @@ def _text(path: Path) -> tuple[int, str]:
         pdf.close()
 
 
+def _doc_text(root: Path, rel: str, truth: dict) -> tuple[int, str]:
+    """Pages and text of a generated PDF: the text layer, and what its scanned pages showed."""
+    pages, text = _text(root / rel)
+    return pages, text + "".join(p["text"] for p in truth.get("scans", {}).get(rel, []))
+
+
 def _squash(text: str) -> str:
     """NFKC, without any whitespace (line breaks inside wrapped cells and paragraphs vanish)."""
     return re.sub(r"\s+", "", unicodedata.normalize("NFKC", text))
@@ -53,9 +59,9 @@ def _traditional(d: dict, text: str) -> bool:
     return d["title"] not in text and d["org"]["name"] not in text
 
 
-def check_document(root: Path, rel: str, d: dict) -> list[str]:
+def check_document(root: Path, rel: str, d: dict, truth: dict) -> list[str]:
     """What the truth of one document claims but its text does not show (empty: all there)."""
-    pages, raw = _text(root / rel)
+    pages, raw = _doc_text(root, rel, truth)
     problems = []
     if pages != d["pages"]:
         problems.append(f"pages {pages} != {d['pages']}")
@@ -66,12 +72,15 @@ def check_document(root: Path, rel: str, d: dict) -> list[str]:
             problems.append(f"cert_no {no}")
     if _traditional(d, text):
         return problems                                    # opencc-free: the cert nos are enough
-    expected = [d["title"], d["org"]["name"], d["org"]["credit_code"], d["scope"]]
+    # A scanned page's truth is in visual lines: wrapped table cells interleave, so long wrapped
+    # wording (scope, statements) is not checked there.
+    scanned = rel in truth.get("scans", {})
+    expected = [d["title"], d["org"]["name"], d["org"]["credit_code"], None if scanned else d["scope"]]
     expected += d["codes"]
     for a in d["auditors"]:
         expected += [a["name"], a["reg_no"]]
     for f in d["findings"]:
-        expected += [f["statement"], f["clause"]]
+        expected += [None if scanned else f["statement"], f["clause"]]
     for s in expected:
         if s and _squash(s) not in text:
             problems.append(f"missing {s!r}")
@@ -106,7 +115,7 @@ def test_broken_flag_changes_nothing_else(small, tmp_path):
 
 def test_truth_shape_and_vocabularies(small):
     root, truth = small
-    assert truth["seed"] == SEED and truth["generator_version"] == 1
+    assert truth["seed"] == SEED and truth["generator_version"] == 2
     assert json.loads((root / "truth.json").read_text(encoding="utf-8")) == truth
     assert len(truth["orgs"]) == SMALL
     for rel, d in truth["documents"].items():
@@ -143,7 +152,7 @@ def test_truth_shape_and_vocabularies(small):
             assert d["findings"] == []
         if d["doc_type"] in ("ncr", "observation"):
             assert d["findings"]
-        assert d["ocr_pages"] == 0 and d["status"] == "ok" and d["pages"] >= 1
+        assert d["ocr_pages"] == len(truth["scans"].get(rel, [])) and d["status"] == "ok" and d["pages"] >= 1
 
 
 def test_audits_own_every_document_once(small):
@@ -202,13 +211,14 @@ def test_certificates_and_auditors(small):
 
 def test_pdfs_open_and_say_what_the_truth_says(small):
     root, truth = small
-    problems = {rel: p for rel, d in truth["documents"].items() if (p := check_document(root, rel, d))}
+    problems = {rel: p for rel, d in truth["documents"].items() if (p := check_document(root, rel, d, truth))}
     assert problems == {}
 
 
 def test_traditional_documents_exist(small):
     root, truth = small
-    trad = [rel for rel, d in truth["documents"].items() if _traditional(d, _squash(_text(root / rel)[1]))]
+    trad = [rel for rel, d in truth["documents"].items()
+            if _traditional(d, _squash(_doc_text(root, rel, truth)[1]))]
     assert trad
     # ... and only the Hong Kong organisation's
     orgs = {truth["documents"][rel]["org"]["name"] for rel in trad}
@@ -221,13 +231,43 @@ def test_traditional_documents_convert_back_to_their_truth(small):
     t2s = opencc.OpenCC("t2s")
     root, truth = small
     for rel, d in truth["documents"].items():
-        text = _squash(_text(root / rel)[1])
-        if not _traditional(d, text):
+        text = _squash(_doc_text(root, rel, truth)[1])
+        if not _traditional(d, text) or rel in truth["scans"]:
             continue
         simplified = _squash(t2s.convert(text))
         expected = [d["title"], d["org"]["name"], d["scope"]] + [a["name"] for a in d["auditors"]]
         expected += [f["statement"] for f in d["findings"]]
         assert [s for s in expected if s and _squash(s) not in simplified] == [], rel
+
+
+def test_scanned_documents_are_images_with_their_truth(small):
+    """Scanned pages carry no text layer, only an image; the truth holds what they showed."""
+    root, truth = small
+    scans = truth["scans"]
+    assert scans and set(scans) <= set(truth["documents"])
+    assert any(len(s) < truth["documents"][rel]["pages"] for rel, s in scans.items()) or len(scans) < 8
+    assert any(p["rotation"] == 90 for s in scans.values() for p in s)
+    for rel, scanned in scans.items():
+        pdf = pdfium.PdfDocument(root / rel)
+        try:
+            assert len(pdf) == truth["documents"][rel]["pages"]
+            numbers = {p["number"] for p in scanned}
+            for number in range(1, len(pdf) + 1):
+                page = pdf[number - 1]
+                text = page.get_textpage().get_text_range().strip()
+                if number in numbers:
+                    want = next(p for p in scanned if p["number"] == number)
+                    assert text == "" and len(want["text"]) > 20
+                    assert abs(want["skew"]) <= 2.0 and want["rotation"] in (0, 90)
+                else:
+                    assert text
+        finally:
+            pdf.close()
+
+
+def test_scanned_share_zero_scans_nothing(tmp_path):
+    truth = generate(tmp_path, seed=7, n_orgs=2, broken=False, scanned=0.0)
+    assert truth["scans"] == {} and all(d["ocr_pages"] == 0 for d in truth["documents"].values())
 
 
 def test_broken_files_fail_as_intended(small):
@@ -307,5 +347,5 @@ def test_full_scale(tmp_path):
     assert len(truth["broken"]) == 8
     # an archive is never tidy: some files are not in "年份-企业-体系类型" folders
     assert any(rel.startswith(("扫描件/", "未整理/")) for rel in docs)
-    problems = {rel: p for rel, d in docs.items() if (p := check_document(tmp_path, rel, d))}
+    problems = {rel: p for rel, d in docs.items() if (p := check_document(tmp_path, rel, d, truth))}
     assert problems == {}

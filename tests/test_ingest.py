@@ -166,7 +166,7 @@ def test_cli_ingest_list_show(batch: Path, home: Path):
 
 @pytest.mark.realdocs
 def test_real_documents_ingest(realdocs: Path, catalog: Catalog):
-    summary = Ingestor(catalog, workers=2).run([realdocs])
+    summary = Ingestor(catalog, workers=2, ocr="never").run([realdocs])     # OCR: tests/test_ocr.py
     assert summary.failed == [] and summary.added == len(list(realdocs.glob("*.pdf")))
     by_name = {d.filename: d for d in catalog.iter_documents()}
     scanned = by_name["exam-paper-scanned.pdf"]
@@ -180,7 +180,7 @@ def test_real_documents_ingest(realdocs: Path, catalog: Catalog):
 
 @pytest.mark.realdocs
 def test_real_documents_say_only_what_they_say(realdocs: Path, catalog: Catalog):
-    Ingestor(catalog, workers=0).run([realdocs])
+    Ingestor(catalog, workers=0, ocr="never").run([realdocs])
     by_name = {d.filename: d for d in catalog.iter_documents()}
     rules = by_name["archive-filing-rules.pdf"]
     # Filing rules are about audits but are no audit record: no type, stage, date or org guessed.

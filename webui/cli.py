@@ -16,7 +16,7 @@ import click
 
 from archive.catalog import Catalog, CatalogError
 from archive.home import Home
-from archive.ingest import DEFAULT_TIMEOUT, Ingestor, Summary, default_workers
+from archive.ingest import DEFAULT_OCR_TIMEOUT, DEFAULT_TIMEOUT, Ingestor, Summary, default_workers
 
 
 def _dump(data: Any) -> str:
@@ -108,12 +108,15 @@ def _print_summary(s: Summary) -> None:
               help="Seconds one file may take before it is recorded as failed.")
 @click.option("--retry-failed", is_flag=True, help="Try again files that failed before.")
 @click.option("--ocr", type=click.Choice(["auto", "always", "never"]), default="auto", show_default=True,
-              help="OCR of pages without a text layer (OCR is not available yet: pages stay empty).")
+              help="OCR pages without a usable text layer (auto), every page (always), or none.")
+@click.option("--ocr-timeout", type=click.FloatRange(1, 3600), default=DEFAULT_OCR_TIMEOUT,
+              show_default=True, help="Seconds the OCR of one page may take.")
 @click.option("--progress/--no-progress", default=None, help="Progress bar on stderr (default: on a terminal).")
 @output_options
 @click.pass_obj
 def ingest(obj: Context, paths: tuple[str, ...], workers: int | None, timeout: float,
-           retry_failed: bool, ocr: str, progress: bool | None, as_json: bool) -> None:
+           retry_failed: bool, ocr: str, ocr_timeout: float, progress: bool | None,
+           as_json: bool) -> None:
     """Add PDFs (files or folders, recursively); unchanged files are skipped.
 
     With --workers 0 files are read in this process, without the time and memory limits."""
@@ -125,12 +128,22 @@ def ingest(obj: Context, paths: tuple[str, ...], workers: int | None, timeout: f
     except FileNotFoundError as exc:
         raise click.UsageError(str(exc)) from None
     obj.creating = True
-    if ocr == "always":
-        click.echo("note: OCR is not available yet; pages without a text layer are recorded as "
-                   "such (status no_text) and can be read again once it is", err=True)
     bar = _Bar(sys.stderr.isatty() if progress is None else progress)
+    ocr_pages = {"queued": 0, "done": 0}
+
+    def events(event: str, path: Path, info: dict | None) -> None:
+        """Files advance the bar; OCR pages show as a count beside it (pages OCR'd / queued)."""
+        if event not in ("ocr_queued", "ocr_page"):
+            return bar(event, path, info)
+        if event == "ocr_queued":
+            ocr_pages["queued"] += info["pages"]
+        else:
+            ocr_pages["done"] += 1
+        if bar.bar is not None:
+            bar.bar.set_postfix_str(f"failed {bar.failed}, OCR {ocr_pages['done']}/{ocr_pages['queued']} pages")
     ingestor = Ingestor(obj.catalog, workers=default_workers() if workers is None else workers,
-                        timeout=timeout, retry_failed=retry_failed, progress=bar)
+                        timeout=timeout, retry_failed=retry_failed, progress=events, ocr=ocr,
+                        ocr_timeout=ocr_timeout)
     bar.start(len(files))
     try:
         summary = ingestor.run(paths, files=files, problems=problems)

@@ -132,7 +132,8 @@ def find_credit_code(lines: list[str], org_name: str | None) -> str | None:
     an unlabelled code is not read."""
     codes = [(i, found[0]) for i, value in labels.find_values(lines, labels.CREDIT)
              if (found := identifiers.find_credit_codes(value.replace(" ", "")))]
-    codes = [(i, c) for i, c in codes if (owner := _owner(lines, i)) is None or owner == org_name]
+    codes = [(i, c) for i, c in codes if (owner := _owner(lines, i)) is None or owner == org_name
+             or (org_name and owner.endswith(org_name))]     # `兹证明某某公司` read as one line
     if not codes:
         return None
     org_lines = [i for i, _ in labels.find_values(lines, labels.ORG)]

@@ -46,7 +46,8 @@ def heading_lines(first_page_lines: list[str]) -> list[str]:
     out = []
     for line in first_page_lines[:HEADING_LINES]:
         c = compact(line)
-        if len(c) > BODY_LINE and ":" not in c and re.search(r"[,。;,]", c):
+        # prose: Chinese with its punctuation (not a letterhead's `Co.,Ltd` read onto one line)
+        if len(c) > BODY_LINE and ":" not in c and re.search(r"[\u4e00-\u9fff][,。;,]|[,。;,][\u4e00-\u9fff]", c):
             break
         if _is_heading(line):
             out.append(line.strip())
