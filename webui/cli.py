@@ -500,3 +500,9 @@ def tokens_revoke(obj: Context, name: str) -> None:
 
 if __name__ == "__main__":
     main()
+
+
+# -- mining commands (case, scope, code, matching): webui/commands_mining.py ----------------------
+from webui.commands_mining import register as _register_mining  # noqa: E402
+
+_register_mining(main)

@@ -113,8 +113,7 @@ def build_cases(catalog: Catalog, org_ids: list[str] | None = None,
     if not by_org:
         return []
     orgs = {row[0]: row for row in catalog.db.execute(
-        f"select id, name, credit_code, names from organisations where id in "
-        f"({','.join('?' * len(by_org))})", list(by_org))}
+        "select id, name, credit_code, names from organisations") if row[0] in by_org}
     grouped = {oid: _group_org(docs) for oid, docs in by_org.items()}
     undated = [r.id for projects, loose in grouped.values() for p in projects for r in p.undated + loose]
     texts = rec.page_texts(catalog, undated)

@@ -22,14 +22,14 @@ import os
 import pickle
 import re
 import tempfile
-from collections import Counter, defaultdict
+from collections import defaultdict
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterable
 
 from ..catalog import Catalog
-from ..codes import CODE_RE, DATA_DIR, table, table_2020, table_legacy
+from ..codes import CODE_RE, DATA_DIR, table
 from ..text import normalise
 from .tokens import TOKENIZER_VERSION, tokenize
 
@@ -188,12 +188,23 @@ def _prior_texts(version: str) -> tuple[list[str], list[str]]:
     return texts, codes
 
 
+# Words every kind of activity uses (…的生产, …的制造, …服务活动): they tell codes apart only by
+# accident (a name with 生产 is rare in the table, so 生产 would weigh much), so characters skip them.
+_GENERIC = re.compile(r"的|生产|制造|制作|服务|活动|其他|未另分类|相关|及|和|、|，|（|）|\(|\)|\s")
+
+
+def strip_generic(text: str) -> str:
+    """Text without the generic activity words, for the character n-grams."""
+    return _GENERIC.sub(" ", text)
+
+
 def _features():
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.pipeline import FeatureUnion
 
     return FeatureUnion([
-        ("chars", TfidfVectorizer(analyzer="char", ngram_range=(1, 3), sublinear_tf=True)),
+        ("chars", TfidfVectorizer(analyzer="char_wb", ngram_range=(1, 3), sublinear_tf=True,
+                                  preprocessor=strip_generic)),
         ("words", TfidfVectorizer(tokenizer=tokenize, token_pattern=None, lowercase=False,
                                   sublinear_tf=True)),
     ])
@@ -259,14 +270,23 @@ def fingerprint(pairs: list[tuple[str, str]], version: str) -> str:
 
 def archive_pairs(catalog: Catalog, version: str = "2020") -> list[tuple[str, str]]:
     """The archive's own (scope text, code) pairs: each case's scope with each of its codes
-    (cases whose codes are read in `version`)."""
+    (cases whose codes are read in `version`). Kept per catalogue state (documents and when the
+    last was written), so a stream of suggestions builds the cases once."""
     from .cases import build_cases
 
-    pairs = set()
-    for case in build_cases(catalog):
-        if case.scope and case.code_table == version:
-            pairs.update((case.scope, c) for c in case.codes)
-    return sorted(pairs)
+    state = (str(catalog.path), version) + tuple(catalog.db.execute(
+        "select count(*), max(ingested_at) from documents").fetchone())
+    if state not in _PAIRS:
+        pairs = set()
+        for case in build_cases(catalog):
+            if case.scope and case.code_table == version:
+                pairs.update((case.scope, c) for c in case.codes)
+        _PAIRS.clear()
+        _PAIRS[state] = sorted(pairs)
+    return _PAIRS[state]
+
+
+_PAIRS: dict[tuple, list[tuple[str, str]]] = {}
 
 
 def _write_atomic(path: Path, data: bytes) -> None:
@@ -363,16 +383,5 @@ def scope_query(query: str, catalog: Catalog | None = None, models_dir: Path | N
     return {"query": query, "kind": "text", "matches": (suggested + named)[:limit]}
 
 
-def archive_counts(catalog: Catalog, codes: list[str]) -> dict[str, int]:
-    """code → documents coded with it (or under it, for 2- and 5-character codes)."""
-    out = Counter()
-    for code in codes:
-        column = {2: "major", 5: "middle"}.get(len(code), "code")
-        out[code] = catalog.db.execute(
-            f"select count(distinct doc_id) from document_codes where {column} = ?", [code]).fetchone()[0]
-    return dict(out)
-
-
 __all__ = ["clean_scope", "lookup_code", "search_codes", "ScopeModel", "ensure_model", "suggest_codes",
-           "scope_query", "archive_pairs", "archive_counts", "fingerprint", "model_path", "table_2020",
-           "table_legacy", "VERSIONS"]
+           "scope_query", "archive_pairs", "fingerprint", "model_path", "VERSIONS"]

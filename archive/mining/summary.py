@@ -21,6 +21,8 @@ from . import records as rec
 from .cases import Case
 
 _PAGE_NO = re.compile(r"^(?:-\s*\d+\s*-|第\s*\d+\s*页.*|page\s*\d+\s*of\s*\d+|\d+\s*/\s*\d+|\d+)$", re.I)
+# Form identifiers printed in headers and footers (表号:HZ-QR-11 版本:C/0, Co., Ltd.): never prose.
+_FORM_MARK = re.compile(r"表号|版本\s*[:：]\s*[A-Z]|[A-Z]{2,}[/-]QR|Co\.,?\s*Ltd|Page\s*\d+\s*of", re.I)
 _HEADING = re.compile(r"^(?:[一二三四五六七八九十]+、|\d{1,2}[.、]\s*\S{1,12}$)")
 _ITEM = re.compile(r"^[(（]\s*\d{1,2}\s*[)）]\s*")
 _SENTENCE = re.compile(r"[^。！？!?]+[。！？!?]")
@@ -58,7 +60,8 @@ def report_lines(pages: list[str]) -> list[str]:
     per_page = [[ln.strip() for ln in p.split("\n") if ln.strip()] for p in pages]
     seen: Counter[str] = Counter(ln for lines in per_page for ln in set(lines))
     repeated = {ln for ln, n in seen.items() if n > 1 and len(ln) < 60} if len(per_page) > 1 else set()
-    lines = [ln for page in per_page for ln in page if ln not in repeated and not _PAGE_NO.match(ln)]
+    lines = [ln for page in per_page for ln in page
+             if ln not in repeated and not _PAGE_NO.match(ln) and not _FORM_MARK.search(ln)]
     if not lines:
         return []
     width = sorted(len(ln) for ln in lines)[int(len(lines) * 0.9)]
