@@ -498,11 +498,11 @@ def tokens_revoke(obj: Context, name: str) -> None:
     count = _accounts(obj).revoke_tokens(name)
     click.echo(f"revoked {count} token(s) of {name}")
 
-if __name__ == "__main__":
-    main()
-
-
 # -- mining commands (case, scope, code, matching): webui/commands_mining.py ----------------------
 from webui.commands_mining import register as _register_mining  # noqa: E402
 
 _register_mining(main)
+
+
+if __name__ == "__main__":
+    main()
