@@ -499,10 +499,13 @@ def tokens_revoke(obj: Context, name: str) -> None:
     click.echo(f"revoked {count} token(s) of {name}")
 
 # -- mining commands (case, scope, code, matching): webui/commands_mining.py ----------------------
-from webui.commands_mining import register as _register_mining  # noqa: E402
+if __name__ != "__main__":          # `python -m webui.cli` runs the imported module's main (below)
+    from webui.commands_mining import register as _register_mining  # noqa: E402
 
-_register_mining(main)
+    _register_mining(main)
 
 
 if __name__ == "__main__":
-    main()
+    from webui.cli import main as _main     # the module with every command registered
+
+    _main()
