@@ -136,28 +136,3 @@ def code_path(code: str, version: str = "2020") -> list[dict[str, str]]:
     parts = code.split(".")
     return [{"code": c, "name": code_name(c, version) or ""}
             for c in (".".join(parts[:i]) for i in range(1, len(parts) + 1))]
-
-
-def _code_column(code: str) -> str:
-    return {2: "major", 5: "middle"}.get(len(code), "code")
-
-
-def code_activity(catalog: Catalog, code: str, limit: int = 50) -> dict[str, Any]:
-    """Who is in the archive under a code (at any level): its organisations and the auditors of
-    its documents' teams, each with their document counts."""
-    column = _code_column(code)
-    docs = f"select distinct doc_id from document_codes where {column} = ?"
-    orgs = catalog.db.execute(
-        f"select o.id, o.name, o.credit_code, count(*) as n, max(coalesce(d.audit_start, d.issue_date)) "
-        f"from documents d join organisations o on o.id = d.org_id where d.id in ({docs}) "
-        "group by o.id order by n desc, o.name limit ?", [code, limit]).fetchall()
-    auditors = catalog.db.execute(
-        f"select a.name, a.reg_no, count(distinct da.doc_id) as n, "
-        f"sum(da.role = 'leader') from document_auditors da join auditors a on a.id = da.auditor_id "
-        f"where da.doc_id in ({docs}) group by a.id order by n desc, a.name limit ?", [code, limit]).fetchall()
-    return {
-        "organisations": [{"id": i, "name": n, "credit_code": c, "documents": k, "latest": last}
-                          for i, n, c, k, last in orgs],
-        "auditors": [{"name": n, "reg_no": r, "documents": k, "as_leader": lead or 0}
-                     for n, r, k, lead in auditors],
-    }

@@ -264,6 +264,25 @@ def test_scope_lookups(live_server, spec):
         conforms(spec, reply, "/scopes/suggest", "post")
 
 
+def test_code_profile_and_matching(live_server, spec):
+    code = call(live_server, "GET", "/api/v1/search" + q(type="audit_report")).json()["facets"]["code"]
+    minor = next(c for c in code if len(c) == 8)
+    profile = conforms(spec, call(live_server, "GET", f"/api/v1/scopes/{minor}/profile"), "/scopes/{code}/profile")
+    assert profile["code"] == minor and profile["organisations"]
+    reply = call(live_server, "GET", "/api/v1/scopes/99.99.99/profile")
+    assert reply.status == 404
+    conforms(spec, reply, "/scopes/{code}/profile")
+    report = conforms(spec, call(live_server, "GET", "/api/v1/matching"), "/matching")
+    assert report["codes"] and set(report["flagged"]) == {r["code"] for r in report["codes"] if r["flagged"]}
+    ps = [r["P"] for r in report["codes"] if r["P"] is not None]
+    assert ps == sorted(ps)                                       # lowest P first
+    one = conforms(spec, call(live_server, "GET", "/api/v1/matching" + q(code=minor)), "/matching")
+    assert [r["code"] for r in one["codes"]] == [minor]
+    reply = call(live_server, "GET", "/api/v1/matching" + q(code="x"))
+    assert reply.status == 400
+    conforms(spec, reply, "/matching")
+
+
 # -- statistics, authentication, errors ---------------------------------------------------------
 
 def test_stats(live_server, spec):

@@ -214,3 +214,26 @@ def test_session_cookie_flags(live_server):
                                       "csrf_token": csrf(c)})
     cookie = response.headers["Set-Cookie"]
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
+
+
+def test_scope_code_page_shows_the_codes_profile(client):
+    code = re.search(r'data-code="(\d{2}\.\d{2}\.\d{2})"', text(client.get("/scope"))).group(1)
+    page = text(client.get(f"/scope/{code}"))
+    assert "审核过此代码的审核员" in page and "常见不符合条款" in page and "关键控制点" in page
+
+
+def test_matching_page_and_weights(live_server, client):
+    page = text(client.get("/matching"))
+    assert "X = Σ" in page and "P = k·X / Y" in page and 'data-code="' in page
+    assert "保存权重" not in page                            # only an admin sets weights
+    assert client.post("/matching", data={"csrf_token": csrf(client, "/matching"), "threshold": "0.9"}).status_code == 403
+    admin = live_server.app.test_client()
+    login(admin, "admin", live_server.passwords["admin"])
+    token = csrf(admin, "/matching")
+    ok = admin.post("/matching", data={"csrf_token": token, "threshold": "5", "policy": "17.10.02 = 0.5"})
+    assert ok.status_code == 303 and "message" in ok.headers["Location"]
+    flagged = text(admin.get("/matching?flagged=1"))
+    assert "低于阈值 5.0" in flagged or "低于阈值 5" in flagged
+    bad = admin.post("/matching", data={"csrf_token": token, "policy": "17.10.02 = 3"})
+    assert "error" in bad.headers["Location"]                  # policy lies within 0–1
+    admin.post("/matching", data={"csrf_token": token, "threshold": "0.8", "policy": ""})

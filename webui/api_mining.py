@@ -6,6 +6,8 @@ import re
 from flask import Response, jsonify, request
 
 from archive.mining.cases import find_cases, get_case
+from archive.mining.matching import load_weights, matching_report
+from archive.mining.percode import code_profile
 from archive.mining.scopes import lookup_code, scope_query, suggest_codes
 from archive.mining.summary import case_summary
 from indexer.related import similar_cases
@@ -77,3 +79,24 @@ def api_suggest() -> Response:
     if not isinstance(limit, int) or not 1 <= limit <= 50:
         raise ApiError(400, "bad_request", "limit is a whole number from 1 to 50")
     return jsonify({"text": text, "matches": suggest_codes(text, st.catalog(), st.home.models_dir, limit)})
+
+
+@bp.get("/scopes/<code>/profile")
+@requires("read_metadata")
+def api_code_profile(code: str) -> Response:
+    table = request.args.get("table") or "2020"
+    if table not in ("2020", "legacy") or not re.fullmatch(r"\d{2}(\.\d{2}){0,2}", code):
+        raise ApiError(404, "not_found", f"{code} is not a code (17, 17.10 or 17.10.02; table 2020 or legacy)")
+    if lookup_code(code, table) is None:
+        raise ApiError(404, "not_found", f"{code} is not in the {table} table")
+    return jsonify(code_profile(state().catalog(), code, table))
+
+
+@bp.get("/matching")
+@requires("search")
+def api_matching() -> Response:
+    st = state()
+    codes = [c for c in request.args.getlist("code") if c]
+    if any(not re.fullmatch(r"\d{2}(\.\d{2}){0,2}", c) for c in codes):
+        raise ApiError(400, "bad_request", "code is 17, 17.10 or 17.10.02 (repeat code= for several)")
+    return jsonify(matching_report(st.catalog(), load_weights(st.home.root), codes or None))

@@ -160,6 +160,21 @@ SCHEMAS.update({
     "ScopeQuery": {"type": "object", "required": ["query", "kind", "matches"], "properties": {
         "query": {"type": "string"}, "kind": {"enum": ["code", "words", "text"]},
         "matches": {"type": "array", "items": _MATCH}}},
+    "CodeProfile": {"type": "object", "required": ["code", "table", "info", "organisations", "cases", "audits",
+                                                   "auditors", "nonconformities", "key_control_points",
+                                                   "laws_and_standards"], "properties": {
+        "code": {"type": "string"}, "table": {"enum": ["2020", "legacy"]},
+        "auditors": {"type": "array", "items": {"type": "object", "required": ["name", "reg_no", "audits"]}},
+        "nonconformities": {"type": "array", "items": {"type": "object",
+                                                       "required": ["field", "clause", "count", "examples"]}}}},
+    "Matching": {"type": "object", "required": ["formula", "weights", "as_of", "since", "codes", "flagged"],
+                 "properties": {
+                     "formula": {"type": "string"}, "weights": {"type": "object"},
+                     "codes": {"type": "array", "items": {"type": "object", "required": [
+                         "code", "name", "X", "Y", "P", "flagged", "A1", "A2", "B2", "C2", "D", "E", "auditors"],
+                         "properties": {"X": {"type": "number"}, "Y": {"type": "number"},
+                                        "P": {"type": ["number", "null"]}, "flagged": {"type": "boolean"}}}},
+                     "flagged": {"type": "array", "items": {"type": "string"}}}},
     "ScopeSuggestion": {"type": "object", "required": ["text", "matches"], "properties": {
         "text": {"type": "string"}, "matches": {"type": "array", "items": _MATCH}}},
 })
@@ -257,6 +272,18 @@ PATHS.update({
         "parameters": [_param("code", "17, 17.10 or 17.10.02", where="path"),
                        _param("table", "2020 (default) or legacy", {"enum": ["2020", "legacy"]})],
         "responses": {"200": _json("CodeInfo", "the code"), **_ERRORS}}},
+    "/scopes/{code}/profile": {"get": {
+        "summary": "What the archive knows about a code: organisations, cases, audits, the auditors who "
+                   "audited it, frequent nonconformity clauses with examples, key control points, laws",
+        "operationId": "codeProfile",
+        "parameters": [_param("code", "17, 17.10 or 17.10.02 (a prefix covers the codes below it)", where="path"),
+                       _param("table", "2020 (default) or legacy", {"enum": ["2020", "legacy"]})],
+        "responses": {"200": _json("CodeProfile", "the code's profile"), **_ERRORS}}},
+    "/matching": {"get": {
+        "summary": "匹配度 per code: auditor sufficiency X, project difficulty Y, P = k·X/Y, flagged below the "
+                   "threshold (weights set by an admin in the UI)", "operationId": "matching",
+        "parameters": [_param("code", "limit to these codes (repeatable); default every code of the archive")],
+        "responses": {"200": _json("Matching", "X, Y and P per code, lowest P first"), **_ERRORS}}},
     "/scopes": {"get": {
         "summary": "Codes for a code, words or a scope text (认证范围 wording), best first",
         "operationId": "queryScopes", "parameters": [_param("q", "a code, words or a scope text", required=True)],

@@ -12,6 +12,7 @@ from typing import Any
 from flask import Blueprint, Response, redirect, render_template, request, send_file, url_for
 
 from archive import stats
+from archive.mining.percode import code_profile
 from archive.pdf import PdfError
 from archive.uploads import UploadError, store_upload, stored_files, upload_status
 from indexer.highlight import marked_pages
@@ -155,9 +156,9 @@ def scope_code(code: str) -> str:
     page = request.args.get("page", "1")
     documents = search(st.index(), st.catalog(),
                        search_request({"code": code, "sort": "date", "page": page, "per_page": "20"}))
-    activity = stats.code_activity(st.catalog(), code)
+    profile = code_profile(st.catalog(), code, version)
     return render_template("scope_code.html", code=code, name=name, version=version, node=node,
-                           path=stats.code_path(code, version), documents=documents, activity=activity,
+                           path=stats.code_path(code, version), documents=documents, profile=profile,
                            pages=_paging(documents))
 
 

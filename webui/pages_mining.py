@@ -4,9 +4,10 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from flask import render_template, request
+from flask import Response, redirect, render_template, request, url_for
 
 from archive.mining.cases import find_cases, get_case
+from archive.mining.matching import load_weights, matching_report, save_weights
 from archive.mining.scopes import scope_query
 from archive.mining.summary import case_summary
 from indexer.related import similar_cases
@@ -51,3 +52,47 @@ def scope_lookup() -> str:
             raise ApiError(400, "bad_request", "查询不能超过 400 个字符")
         result = scope_query(q, st.catalog(), st.home.models_dir)
     return render_template("scope_lookup.html", q=q, result=result)
+
+
+SCALAR_WEIGHTS = ("alpha", "cooperation_weight", "cluster_weight", "policy_weight", "integration", "capacity",
+                  "threshold", "window_years", "default_availability", "default_cooperation")
+MAP_WEIGHTS = ("availability", "cooperation", "policy")
+
+
+@bp.get("/matching")
+@requires("search")
+def matching_page() -> str:
+    st = state()
+    weights = load_weights(st.home.root)
+    report = matching_report(st.catalog(), weights)
+    return render_template("matching.html", report=report, weights=weights.to_dict(), scalars=SCALAR_WEIGHTS,
+                           maps=MAP_WEIGHTS, only_flagged=request.args.get("flagged") == "1",
+                           message=request.args.get("message"), error=request.args.get("error"))
+
+
+def _map_lines(raw: str) -> dict[str, float]:
+    """'name = 0.5' lines → {name: 0.5} (blank lines ignored)."""
+    out: dict[str, float] = {}
+    for line in raw.splitlines():
+        if not line.strip():
+            continue
+        key, sep, value = line.rpartition("=")
+        if not sep or not key.strip():
+            raise ValueError(f"「{line.strip()}」应写成 名称 = 数值")
+        out[key.strip()] = float(value)
+    return out
+
+
+@bp.post("/matching")
+@requires("manage_users")
+def matching_weights() -> Response:
+    st = state()
+    try:
+        updates: dict[str, Any] = {k: float(request.form[k]) for k in SCALAR_WEIGHTS if request.form.get(k, "").strip()}
+        updates |= {k: _map_lines(request.form.get(k, "")) for k in MAP_WEIGHTS}
+        weights = load_weights(st.home.root).with_updates(updates)
+    except (ValueError, TypeError) as exc:
+        return redirect(url_for("pages.matching_page", error=f"权重有误：{exc}"), code=303)
+    save_weights(st.home.root, weights)
+    audit("matching_weights", "", ", ".join(f"{k}={updates[k]}" for k in SCALAR_WEIGHTS if k in updates))
+    return redirect(url_for("pages.matching_page", message="权重已保存"), code=303)
