@@ -19,6 +19,7 @@ from archive.home import Home
 from archive.pagerender import Renderer
 from archive.uploads import MAX_UPLOAD_BYTES
 from indexer import build
+from indexer.pipeline import repair_interrupted
 
 from .auth import csrf, init_auth
 from .jobs import IngestQueue
@@ -39,6 +40,7 @@ class AppState:
         if not build.index_exists(home.index_dir):
             log.info("building the search index from the catalogue at %s", home.catalog_path)
             build.reindex(catalog, home.index_dir)
+        repair_interrupted(catalog, home.index_dir)     # an ingest killed before it indexed
         self.uploads = IngestQueue(home)
         self.renderer = Renderer()
         if start_queue:

@@ -145,11 +145,14 @@ def ingest(obj: Context, paths: tuple[str, ...], workers: int | None, timeout: f
                         timeout=timeout, retry_failed=retry_failed, progress=events, ocr=ocr,
                         ocr_timeout=ocr_timeout)
     bar.start(len(files))
-    try:
-        summary = ingestor.run(paths, files=files, problems=problems)
-    finally:
-        bar.close()
-    indexed = _index_saved(obj, ingestor.saved, ingestor.removed)
+    from indexer.pipeline import pending
+
+    with pending(obj.catalog, obj.home.index_dir):     # a run killed before indexing is repaired next time
+        try:
+            summary = ingestor.run(paths, files=files, problems=problems)
+        finally:
+            bar.close()
+        indexed = _index_saved(obj, ingestor.saved, ingestor.removed)
     if as_json:
         click.echo(_dump({**summary.to_dict(), "indexed": indexed}))
     else:
