@@ -25,7 +25,7 @@ from .schema import build_schema, to_record, version
 
 VERSION_FILE = "VERSION"
 BULK = 2000          # documents from which a build uses several processes
-BULK_STEP = 10_000   # documents a bulk commit
+BULK_STEP = 20_000   # documents a bulk commit (fewer, larger segments: each costs every query)
 
 
 class IndexBusy(Exception):

@@ -1,8 +1,10 @@
 """The Whoosh schema, its version, and the mapping from a catalogue document to an index record.
 
-Text fields (title, org, findings, body) use the jieba analyzer; codes, clauses and certificate
-numbers are not text: each has an exact field and a field holding every prefix
-(`17.10.02` → 17, 17.10, 17.10.02), so `code:17.10` is one term lookup. Facet values are packed
+Text fields (title, org, findings, body) use the jieba analyzer; `bodyf` holds the body's words
+once more without positions, for cheap matching and scoring (the analyzer segments the same text
+once for both). Codes, clauses and certificate numbers are not text: each has an exact field and
+a field holding every prefix (`17.10.02` → 17, 17.10, 17.10.02), so `code:17.10` is one term
+lookup. Facet values are packed
 into one column per document, read without touching stored fields.
 The version written beside the index covers the schema, the analyzer and the domain dictionary:
 when any of them changes, the index is rebuilt from the catalogue.
@@ -23,7 +25,7 @@ from archive.models import Document
 
 from . import analysis, dictionary
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 # BM25F field weights (applied by the query parser): where a word appears says how much the
 # document is about it. `kind` holds the names of the document's type and stage, `scope` its
 # scope wording and the names of its specialty codes.
@@ -66,6 +68,10 @@ def build_schema(analyzer: Analyzer | None = None) -> fields.Schema:
         findings=fields.TEXT(analyzer=text),
         scope=fields.TEXT(analyzer=text),
         body=fields.TEXT(analyzer=text, stored=True, chars=True),
+        # The body's words again without positions (document ids and frequencies only): what
+        # matching and scoring read. Whoosh keeps a posting's positions in the same compressed
+        # block as its id, so reading `body` for a common word decompresses every position of it.
+        bodyf=fields.TEXT(analyzer=text, phrase=False),
         page_starts=fields.STORED(),
         doc_type=fields.ID(stored=True),
         stage=fields.ID(stored=True),
@@ -129,7 +135,7 @@ def to_record(doc: Document, page_texts: list[str]) -> dict[str, Any]:
         "kind": " ".join(filter(None, [TYPE_NAMES.get(doc.doc_type or "", ""),
                                        STAGE_NAMES.get(doc.stage or "", "")])),
         "scope": "\n".join([doc.scope or ""] + list(dict.fromkeys(code_names))),
-        "body": body, "page_starts": starts,
+        "body": body, "bodyf": body, "page_starts": starts,
         "field": ",".join(doc.fields), "code": ",".join(doc.codes), "code_tree": ",".join(code_tree),
         "clause": ",".join(clauses),
         "clause_tree": ",".join(sorted({p for c in clauses for p in clause_prefixes(c)})),

@@ -3,7 +3,8 @@ similar documents. Returns the JSON API's search object (DESIGN.md, contract).
 
 Snippets are cut from the stored text around the character offsets stored in the postings
 ("pinpoint"), never by re-running jieba over the hit, and name the page each one comes from.
-Facets are counted from one packed column per document over every matching document.
+Matching documents are found and counted as bitsets (`indexer.matchsets`), not by Whoosh's
+matchers; facets are counted from one bitset per facet value.
 """
 from __future__ import annotations
 
@@ -16,12 +17,15 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any, Iterator
 
+from whoosh import collectors
+from whoosh import query as wq
 from whoosh import scoring
-from whoosh.searching import Searcher
+from whoosh.searching import Results, Searcher
 
 from archive.catalog import Catalog
 
 from .build import IndexHandle, learn_org_names
+from .matchsets import Allowed, MatchSets, bytemap, for_searcher
 from .query import ParsedQuery, QueryError, QueryParser
 from .schema import unpack_facets
 
@@ -154,11 +158,11 @@ def hit_document(catalog: Catalog, doc_id: str) -> dict[str, Any] | None:
     return data
 
 
-def _hits(searcher: Searcher, catalog: Catalog, results, words: set[bytes], count: int,
+def _hits(searcher: Searcher, catalog: Catalog, hits, words: set[bytes], count: int,
           browse: bool, skip: set[str] = frozenset(), limit: int | None = None) -> list[dict[str, Any]]:
     """Document objects with score, snippets and matched pages for the hits not in `skip`."""
     out: list[dict[str, Any]] = []
-    for hit in results:
+    for hit in hits:
         if limit is not None and len(out) >= limit:
             break
         if hit["id"] in skip:
@@ -173,32 +177,116 @@ def _hits(searcher: Searcher, catalog: Catalog, results, words: set[bytes], coun
     return out
 
 
+def _rank_query(q: wq.Query) -> wq.Query:
+    """The query scored for the ranking: phrases as the AND of their words (the phrase itself is
+    checked by the exact match set the ranking is restricted to), the rest unchanged. Scoring a
+    phrase in Whoosh checks positions in every candidate document; this scores the words."""
+    if isinstance(q, wq.Phrase):
+        if len(q.words) < 2:
+            return q.normalize()
+        return wq.And([wq.Term(q.fieldname, w, boost=q.boost) for w in q.words])
+    if q.is_leaf():
+        return q
+    return q.apply(_rank_query)
+
+
+def _top(searcher: Searcher, query: wq.Query, allowed: int | None, sets: MatchSets, limit: int,
+         sort: str = "relevance"):
+    """The best `limit` documents of `query` among the documents of `allowed` (None: no
+    restriction), by score (Whoosh's top-N collector with block-quality pruning) or by date."""
+    if allowed is not None:
+        offsets = {id(r): off for r, off in sets.leaves}
+        query = Allowed(query, bytemap(allowed, sets.size), offsets)
+    if sort != "relevance":
+        collector = collectors.SortingCollector("date", limit=limit, reverse=sort == "date")
+    else:
+        collector = collectors.TopCollector(limit, usequality=True)
+        # Whoosh's matcher replacement (a union turned into AndMaybe/intersection as the minimum
+        # score rises) loses documents and score contributions: at 10,000 documents 6 of 40 top
+        # tens differed from exhaustive scoring. Block-quality skipping alone is exact.
+        collector.replace = 0
+    # needs_current: unions as trees of matchers that skip by block quality (without it Whoosh
+    # preloads and scores every posting of a many-clause OR)
+    searcher.search_with_collector(query, collector, context=searcher.context(needs_current=True))
+    return collector.results()
+
+
+def _matched_words(query: wq.Query, sets: MatchSets, docnums: list[int]) -> set[bytes]:
+    """The body terms of the branches of `query` that match in the given documents (the hits
+    shown), read from the match sets: a term counts where its posting list holds the document, a
+    phrase's words where the phrase matched (what Whoosh's `matched_terms` reports)."""
+    words: set[bytes] = set()
+    if not docnums:
+        return words
+
+    def walk(q: wq.Query) -> None:
+        if isinstance(q, wq.Not):
+            return
+        if isinstance(q, wq.AndNot):
+            walk(q.a)
+            return
+        if isinstance(q, wq.Term):
+            if q.fieldname == "body":
+                bits = sets.term("body", q.text)
+                if any(bits >> d & 1 for d in docnums):
+                    words.add(sets.to_bytes("body", q.text))
+            return
+        if isinstance(q, wq.Phrase):
+            if q.fieldname == "body":
+                bits = sets.phrase_bits(q)
+                if bits is not None and any(bits >> d & 1 for d in docnums):
+                    words.update(sets.to_bytes("body", w) for w in q.words)
+            return
+        if not q.is_leaf():
+            for child in q.children():
+                walk(child)
+    walk(query)
+    return words
+
+
 def search(handle: IndexHandle, catalog: Catalog, request: SearchRequest) -> dict[str, Any]:
-    """Run one search; raises QueryError for a query or request that cannot be run."""
+    """Run one search; raises QueryError for a query or request that cannot be run.
+
+    The set of matching documents is computed exactly as bitsets (`indexer.matchsets`): `total`
+    (filters included) and the facet counts come from it. The ranking scores the documents of that
+    set with Whoosh's BM25F (`MatchSets.top`, the same scores as Whoosh's exhaustive search);
+    queries it cannot score (coordination, sort by date) go to a Whoosh collector restricted to
+    the set."""
     started = time.perf_counter()
     request.validate()
     learn_org_names(catalog)
     parsed: ParsedQuery = parser_for(handle).parse(request.q, request.filters)
     browse = not parsed.text
     sort = request.sort if not (browse and request.sort == "relevance") else "date"
-    kwargs: dict[str, Any] = {"filter": parsed.filter, "terms": True}
-    if sort != "relevance":
-        kwargs["sortedby"] = "date"
-        kwargs["reverse"] = sort == "date"
     with searcher_for(handle) as searcher:
-        page = searcher.search_page(parsed.query, request.page, pagelen=request.per_page, **kwargs)
-        words = {t for f, t in page.results.matched_terms() if f == "body"} if not browse else set()
+        sets = for_searcher(searcher)
+        filter_bits = sets.query(parsed.filter) if parsed.filter is not None else None
+        matched = sets.query(parsed.query, within=filter_bits)
+        limit = request.page * request.per_page
+        top = sets.top(parsed.query, matched, limit) if sort == "relevance" else None
+        if top is not None:
+            results = Results(searcher, parsed.query, top)
+        else:
+            rank = _rank_query(parsed.query)
+            exact = rank == parsed.query and filter_bits is None
+            results = _top(searcher, rank, None if exact else matched, sets, limit, sort)
+        start = (request.page - 1) * request.per_page
+        page = results[start:start + request.per_page]
+        words = _matched_words(parsed.query, sets, [h.docnum for h in page]) if not browse else set()
         hits = _hits(searcher, catalog, page, words, request.snippets, browse)
-        facets = count_facets(searcher, page.results.docs())
-        total = page.total
+        facets = sets.facets(matched, FACETS)
+        total = matched.bit_count()
         short = request.per_page - len(hits)
         if request.page == 1 and short > 0 and parsed.loose is not None and sort == "relevance":
             # Fewer documents hold every word than fill a page: add those holding some of them,
             # ranked below and marked, so related documents are not hidden.
             seen = {h["id"] for h in hits}
-            more = searcher.search(parsed.loose, limit=request.per_page + len(seen),
-                                   filter=parsed.filter, terms=True)
-            extra_words = {t for f, t in more.matched_terms() if f == "body"}
+            loose_rank = _rank_query(parsed.loose)
+            loose_allowed = None
+            if loose_rank != parsed.loose or filter_bits is not None:
+                loose_allowed = sets.query(parsed.loose, within=filter_bits)
+            more = _top(searcher, loose_rank, loose_allowed, sets, request.per_page + len(seen))
+            extra_words = _matched_words(parsed.loose, sets, [h.docnum for h in more])
             extra = _hits(searcher, catalog, more, extra_words, request.snippets, False,
                           skip=seen, limit=short)
             for h in extra:

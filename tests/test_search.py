@@ -180,6 +180,44 @@ def test_paging_and_date_sort(env):
     assert dates == sorted(dates, reverse=True)
 
 
+MATCH_QUERIES = ["审核", "纠正措施 记录", "审核报告", "不符合 OR 观察项", "审核 NOT 记录",
+                 "(记录 OR 文件) NOT 培训", '"审核组长"', '"纠正措施" 记录', "质量管理体系", "QMS 审核"]
+
+
+@pytest.mark.parametrize("q", MATCH_QUERIES)
+def test_match_sets_facets_and_ranking_are_whooshs(env, q):
+    """The bitset match sets, the facet counts from them and the BM25F top ten equal what Whoosh
+    gives by walking its matchers and scoring every match."""
+    from whoosh import scoring
+
+    from indexer.matchsets import docnums, for_searcher
+    from indexer.search import count_facets, parser_for
+
+    handle, catalog, docs = env
+    parsed = parser_for(handle).parse(q)
+    with handle.index.searcher(weighting=scoring.BM25F()) as searcher:
+        sets = for_searcher(searcher)
+        bits = sets.query(parsed.query)
+        whoosh_docs = sorted(searcher.docs_for_query(parsed.query))
+        assert docnums(bits, sets.size) == whoosh_docs and whoosh_docs
+        assert sets.facets(bits, ("field", "code", "stage", "type", "year")) == count_facets(searcher, whoosh_docs)
+        every = [(round(h.score, 6), h.docnum) for h in searcher.search(parsed.query, limit=None)]
+        every.sort(key=lambda x: (-x[0], x[1]))
+        top = sets.top(parsed.query, bits, 10)
+        assert top is not None
+        assert [(round(s, 6), d) for s, d in top] == every[:10]
+    result = search(handle, catalog, SearchRequest(q=q, per_page=10))
+    assert result["total"] == len(whoosh_docs) == sum(result["facets"]["type"].values())
+
+
+def test_filters_count_in_total(env):
+    handle, catalog, docs = env
+    code = next(c for d in docs for c in d.codes)[:5]
+    result = search(handle, catalog, SearchRequest(q="审核", filters={"code": code}, per_page=5))
+    assert result["total"] == sum(result["facets"]["type"].values())
+    assert all(code in h["codes"] or any(c.startswith(code) for c in h["codes"]) for h in result["hits"])
+
+
 def test_similar_documents(env):
     handle, catalog, docs = env
     report = next(d for d in docs if d.doc_type == "audit_report")

@@ -1,0 +1,535 @@
+"""Exact match sets as bitsets: what a query matches, counted without scoring.
+
+Whoosh finds the set of matching documents by walking its matchers one document at a time (and
+`search(..., terms=True)` walks it three times: to score, to count, to list for the facets). At
+100,000 documents a common word matches tens of thousands of them, which costs seconds in Python.
+Here a query's match set is computed as a Python int used as a bitset over global document numbers:
+each term's posting list is read block by block (its ids only), and/or/not are integer operations,
+and facet counts are popcounts of the match set against one bitset per facet value, built once per
+searcher. Phrases are checked on the documents that hold all their words, from the positions in
+the postings, with the rarest word first.
+
+`MatchSets(searcher)` is kept per searcher (`for_searcher`); it caches the bitsets of recent terms.
+Anything this module does not know how to evaluate falls back to Whoosh's own matcher, so the sets
+are always those Whoosh would give (the tests compare them).
+"""
+from __future__ import annotations
+
+import heapq
+import re
+from collections import OrderedDict
+from itertools import accumulate
+from pickle import loads
+from typing import Iterable
+
+from whoosh import query as wq
+from whoosh.codec.whoosh3 import W3LeafMatcher
+from whoosh.matching import NullMatcher, WrappingMatcher
+from whoosh.searching import Searcher
+from whoosh.util.numeric import byte_to_length
+
+from .schema import unpack_facets
+
+TERM_CACHE = 512          # term bitsets kept per searcher (a 100k-document bitset is 12.5 kB)
+_ONE = re.compile(b"\x01")
+# byte → the 8 bytes (0 or 1) of its bits, least significant first: bitset → one byte per document
+_EXPAND = [bytes((b >> i) & 1 for i in range(8)) for b in range(256)]
+
+
+def bits_of(ids: Iterable[int], size: int) -> int:
+    """The bitset of some document numbers."""
+    ba = bytearray((size >> 3) + 1)
+    for d in ids:
+        ba[d >> 3] |= 1 << (d & 7)
+    return int.from_bytes(ba, "little")
+
+
+def bytemap(bits: int, size: int) -> bytes:
+    """One byte (0 or 1) per document: membership tests and scans at C speed."""
+    raw = bits.to_bytes((size >> 3) + 1, "little")
+    return b"".join([_EXPAND[b] for b in raw])[:size]
+
+
+def docnums(bits: int, size: int) -> list[int]:
+    """The document numbers in a bitset, ascending."""
+    return [m.start() for m in _ONE.finditer(bytemap(bits, size))]
+
+
+class MatchSets:
+    """Match sets, facet bitsets and term bitsets for one searcher (one view of the index)."""
+
+    def __init__(self, searcher: Searcher):
+        self.searcher = searcher
+        self.size = searcher.doc_count_all()
+        self.leaves = [(s.reader(), offset) for s, offset in searcher.leaf_searchers()]
+        deleted = [off + d for r, off in self.leaves if r.has_deletions() for d in r.deleted_docs()]
+        self.all = (1 << self.size) - 1
+        self.live = self.all & ~bits_of(deleted, self.size) if deleted else self.all
+        self._terms: OrderedDict[tuple[str, bytes], int] = OrderedDict()
+        self._phrases: dict[tuple, tuple[int, int]] = {}    # phrase → (matched, checked) bitsets
+        self._norm_cache: dict[tuple, list[float]] = {}
+        self._facets: list[tuple[str, str, int]] | None = None
+
+    # -- terms and queries ------------------------------------------------------------------------
+
+    def term(self, fieldname: str, text) -> int:
+        """The documents holding a term (deleted ones included; `query` removes them)."""
+        field = self.searcher.schema[fieldname]
+        btext = text if isinstance(text, bytes) else field.to_bytes(text)
+        key = (fieldname, btext)
+        bits = self._terms.get(key)
+        if bits is not None:
+            self._terms.move_to_end(key)
+            return bits
+        ba = bytearray((self.size >> 3) + 1)
+        for m, off in self._postings(fieldname, btext):
+            if isinstance(m, W3LeafMatcher):
+                while m.is_active():
+                    m._read_ids()
+                    for d in m._ids:
+                        d += off
+                        ba[d >> 3] |= 1 << (d & 7)
+                    m._next_block()
+            else:
+                for d in m.all_ids():
+                    d += off
+                    ba[d >> 3] |= 1 << (d & 7)
+        bits = int.from_bytes(ba, "little")
+        self._terms[key] = bits
+        if len(self._terms) > TERM_CACHE:
+            self._terms.popitem(last=False)
+        return bits
+
+    def _postings(self, fieldname: str, btext: bytes):
+        """(raw matcher, offset) of a term in each segment that has it, deletions included.
+        Body words are read from `bodyf` (no positions) when the index has it."""
+        if fieldname == "body" and "bodyf" in self.searcher.schema:
+            fieldname = "bodyf"
+        for reader, off in self.leaves:
+            if (fieldname, btext) not in reader:
+                continue
+            m = reader.postings(fieldname, btext)
+            if not isinstance(m, W3LeafMatcher) and type(m).__name__ == "FilterMatcher":
+                m = m.child                               # deletions: `query` removes them
+            yield m, off
+
+    # -- ranking ----------------------------------------------------------------------------------
+
+    def top(self, q: wq.Query, allowed: int, limit: int) -> list[tuple[float, int]] | None:
+        """The best `limit` (score, document number) pairs among the documents of `allowed`, with
+        Whoosh's BM25F scores (the sum over the query's positive terms present in a document, each
+        times its boosts; phrases score as their words); None when the query has parts scored
+        otherwise (coordination, max), which the caller leaves to Whoosh."""
+        leaves: list[tuple] = []
+        if not _scoring_leaves(q, 1.0, leaves, self.searcher.schema):
+            return None
+        weighting = self.searcher.weighting
+        if type(weighting).__name__ != "BM25F":
+            return None
+        constant = sum(boost for fieldname, _, boost, _ in leaves if fieldname is None)
+        scores: dict[int, float] = {}
+        # A phrase's words score where the phrase matched. An OR's phrase alternative was checked
+        # only where the plain word did not match (`_eval`); elsewhere its words' scores are kept
+        # apart (`pending`) and the phrase is checked, document by document, only for documents
+        # that could still enter the top with them (an exact threshold, as in max-score pruning).
+        pending: dict[tuple, dict[int, float]] = {}
+        maps: dict[tuple, tuple[bytes, bytes | None]] = {}
+        for fieldname, btext, boost, phrase in leaves:
+            if fieldname is None:
+                continue
+            if phrase not in maps:
+                if phrase is None:
+                    maps[phrase] = (bytemap(allowed, self.size), None)
+                else:
+                    bits, checked = self._phrases.get(phrase, (0, 0))
+                    maps[phrase] = (bytemap(allowed & bits, self.size),
+                                    bytemap(allowed & ~checked, self.size) if allowed & ~checked else None)
+            known, unknown = maps[phrase]
+            field = self.searcher.schema[fieldname]
+            if field.scorable:
+                idf = self.searcher.idf(fieldname, btext)
+                k1 = weighting.K1
+                norms = self._norms(fieldname, weighting._field_B.get(fieldname, weighting.B), k1)
+                factor = boost * idf * (k1 + 1)
+            else:
+                norms, factor = None, boost
+            later = pending.setdefault(phrase, {}) if unknown is not None else None
+            for m, off in self._postings(fieldname, btext):
+                for ids, weights in _blocks(m):
+                    for d, w in zip(ids, weights):
+                        g = d + off
+                        if known[g]:
+                            target = scores
+                        elif later is not None and unknown[g]:
+                            target = later
+                        else:
+                            continue
+                        target[g] = target.get(g, 0.0) + (factor * w if norms is None
+                                                          else factor * w / (w + norms[g]))
+        if not any(pending.values()):
+            return heapq.nlargest(limit, ((v + constant, d) for d, v in scores.items()),
+                                  key=lambda x: (x[0], -x[1]))
+        bound: dict[int, float] = dict(scores)
+        for extra in pending.values():
+            for g, v in extra.items():
+                bound[g] = bound.get(g, 0.0) + v
+        best: list[tuple[float, int]] = []           # a min-heap of (score, -docnum)
+        for g, upper in sorted(bound.items(), key=lambda kv: (-kv[1], kv[0])):
+            if len(best) >= limit and upper < best[0][0]:
+                break
+            score = scores.get(g, 0.0)
+            for phrase, extra in pending.items():
+                if g in extra and self._phrase_at(phrase[0], list(phrase[1]), g):
+                    score += extra[g]
+            item = (score, -g)
+            if len(best) < limit:
+                heapq.heappush(best, item)
+            elif item > best[0]:
+                heapq.heapreplace(best, item)
+        return [(v + constant, -ng) for v, ng in sorted(best, reverse=True)]
+
+    def _phrase_at(self, fieldname: str, words: list[str], g: int) -> bool:
+        """Whether the phrase occurs in one document (positions from its postings)."""
+        for reader, off in self.leaves:
+            if off <= g < off + reader.doc_count_all():
+                break
+        else:
+            return False
+        local = g - off
+        field = self.searcher.schema[fieldname]
+        starts: set[int] | None = None
+        for i, w in enumerate(words):
+            bt = field.to_bytes(w)
+            if (fieldname, bt) not in reader:
+                return False
+            m = reader.postings(fieldname, bt)
+            m.skip_to(local)
+            if not m.is_active() or m.id() != local:
+                return False
+            found = {p - i for p in _positions(m.value())}
+            starts = found if starts is None else starts & found
+            if not starts:
+                return False
+        return True
+
+    def _norms(self, fieldname: str, b: float, k1: float) -> list[float]:
+        """K1 * (1 - B + B * length / average length) of every document for one field (the part of
+        BM25's denominator that depends on the document), from the lengths Whoosh stores."""
+        key = (fieldname, b, k1)
+        cached = self._norm_cache.get(key)
+        if cached is not None:
+            return cached
+        avg = self.searcher.avg_field_length(fieldname) or 1
+        table = [k1 * ((1 - b) + b * (byte_to_length(i) if i else 1) / avg) for i in range(256)]
+        norms: list[float] = []
+        for reader, _ in self.leaves:
+            column = _length_column(reader, fieldname)
+            n = reader.doc_count_all()
+            if column is None:
+                norms.extend([table[0]] * n)
+            else:
+                norms.extend(table[v] for v in column)
+        self._norm_cache[key] = norms
+        return norms
+
+    def to_bytes(self, fieldname: str, text) -> bytes:
+        return text if isinstance(text, bytes) else self.searcher.schema[fieldname].to_bytes(text)
+
+    def query(self, q: wq.Query, within: int | None = None) -> int:
+        """The live documents `q` matches (among `within`), exactly as Whoosh would match them."""
+        self._phrases = {}
+        mask = self.live if within is None else within & self.live
+        return self._eval(q, mask) & mask
+
+    def phrase_bits(self, q: wq.Phrase) -> int | None:
+        """The documents a phrase of the last `query` matched (among those it was checked in)."""
+        found = self._phrases.get((q.fieldname, tuple(q.words)))
+        return found[0] if found else None
+
+    def _eval(self, q: wq.Query, mask: int) -> int:
+        """The documents of `mask` that `q` matches (documents outside `mask` may be included
+        or not: callers intersect). `mask` lets costly parts (phrases) look at fewer documents."""
+        if isinstance(q, wq.Term):
+            if q.fieldname not in self.searcher.schema:
+                return 0
+            return self.term(q.fieldname, q.text)
+        if isinstance(q, (wq.And, wq.Or, wq.DisjunctionMax)) and not getattr(q, "minmatch", 0):
+            subs = q.subqueries
+            if not subs:
+                return 0
+            if isinstance(q, wq.And):
+                # cheap parts first, so that phrases are checked in fewer documents
+                bits = mask
+                for s in sorted(subs, key=_cost):
+                    bits &= (~self._eval(s.query, bits)) if isinstance(s, wq.Not) else self._eval(s, bits)
+                    if not bits:
+                        break
+                return bits
+            if not any(isinstance(s, wq.Not) for s in subs):
+                bits = 0
+                for s in sorted(subs, key=_cost):
+                    # a document already matched need not be checked by a costlier alternative
+                    bits |= self._eval(s, mask & ~bits)
+                return bits
+        elif isinstance(q, wq.AndNot):
+            bits = self._eval(q.a, mask)
+            return bits & ~self._eval(q.b, bits)
+        elif isinstance(q, wq.AndMaybe):
+            return self._eval(q.a, mask)
+        elif isinstance(q, wq.Not):
+            return mask & ~self._eval(q.query, mask)
+        elif isinstance(q, wq.Every) and not q.fieldname:
+            return self.all
+        elif q is wq.NullQuery or isinstance(q, type(wq.NullQuery)):
+            return 0
+        elif isinstance(q, wq.Phrase) and q.slop == 1:
+            bits = self.phrase(q.fieldname, list(q.words), mask)
+            key = (q.fieldname, tuple(q.words))
+            old_bits, old_checked = self._phrases.get(key, (0, 0))
+            self._phrases[key] = (old_bits | bits, old_checked | mask)
+            return bits
+        elif isinstance(q, wq.ConstantScoreQuery):
+            return self._eval(q.child, mask)
+        # anything else: Whoosh's own matcher
+        return bits_of(self.searcher.docs_for_query(q), self.size)
+
+    def phrase(self, fieldname: str, words: list[str], mask: int | None = None) -> int:
+        """Documents (of `mask`) where the words occur at consecutive positions (Whoosh's
+        Phrase, slop 1)."""
+        if fieldname not in self.searcher.schema:
+            return 0
+        field = self.searcher.schema[fieldname]
+        try:
+            btexts = [field.to_bytes(w) for w in words]
+        except ValueError:
+            return 0
+        if len(btexts) == 1:
+            return self.term(fieldname, btexts[0])
+        cand = self.all if mask is None else mask
+        for bt in btexts:
+            cand &= self.term(fieldname, bt)
+            if not cand:
+                return 0
+        # Positions are read for the candidates only, rarest word first; each word narrows the
+        # candidates and their possible phrase starts.
+        order = sorted(range(len(btexts)), key=lambda i: self.term(fieldname, btexts[i]).bit_count())
+        starts: dict[int, set[int]] | None = None
+        allowed = bytemap(cand, self.size)
+        for i in order:
+            found: dict[int, set[int]] = {}
+            for reader, off in self.leaves:
+                if (fieldname, btexts[i]) not in reader:
+                    continue
+                m = reader.postings(fieldname, btexts[i])
+                m = m if isinstance(m, W3LeafMatcher) else getattr(m, "child", m)
+                for d, value in _items(m):
+                    g = d + off
+                    if not allowed[g] or (starts is not None and g not in starts):
+                        continue
+                    found[g] = {p - i for p in _positions(value)}
+            if starts is None:
+                starts = found
+            else:
+                starts = {g: s & found[g] for g, s in starts.items() if g in found}
+                starts = {g: s for g, s in starts.items() if s}
+            if not starts:
+                return 0
+            allowed = bytemap(bits_of(starts, self.size), self.size)
+        return bits_of(starts or (), self.size)
+
+    # -- facets -----------------------------------------------------------------------------------
+
+    def facets(self, bits: int, names: Iterable[str]) -> dict[str, dict[str, int]]:
+        """Facet counts over the documents of `bits`, from one bitset per facet value."""
+        if self._facets is None:
+            self._facets = self._facet_bits()
+        counts: dict[str, dict[str, int]] = {name: {} for name in names}
+        for name, value, fbits in self._facets:
+            if name in counts:
+                n = (fbits & bits).bit_count()
+                if n:
+                    counts[name][value] = n
+        return {name: dict(sorted(c.items(), key=lambda kv: (-kv[1], kv[0]))) for name, c in counts.items()}
+
+    def _facet_bits(self) -> list[tuple[str, str, int]]:
+        column = self.searcher.reader().column_reader("facets")
+        members: dict[tuple[str, str], list[int]] = {}
+        unpacked: dict[bytes, list] = {}
+        for docnum, raw in enumerate(column):
+            pairs = unpacked.get(raw)
+            if pairs is None:
+                pairs = unpacked[raw] = [members.setdefault(p, []) for p in unpack_facets(raw)]
+            for lst in pairs:
+                lst.append(docnum)
+        return [(name, value, bits_of(docs, self.size)) for (name, value), docs in members.items()]
+
+
+def _cost(q: wq.Query) -> int:
+    """Phrases (positions read per document) after everything else."""
+    if isinstance(q, wq.Phrase):
+        return 2
+    return 1 if any(isinstance(x, wq.Phrase) for x in q.leaves()) else 0
+
+
+def _scoring_leaves(q: wq.Query, boost: float, out: list, schema) -> bool:
+    """Collect (field, term bytes, boost, phrase key or None) of the terms that add to a document's
+    score (field None: a constant); False for a query not scored as a plain sum (Whoosh's
+    coordination, max, or unknown queries)."""
+    if isinstance(q, wq.Term):
+        if q.fieldname in schema:
+            try:
+                out.append((q.fieldname, schema[q.fieldname].to_bytes(q.text), boost * q.boost, None))
+            except ValueError:
+                pass
+        return True
+    if isinstance(q, wq.Phrase):
+        if q.fieldname in schema and q.slop == 1:
+            key = (q.fieldname, tuple(q.words))
+            out.extend((q.fieldname, schema[q.fieldname].to_bytes(w), boost * q.boost, key) for w in q.words)
+            return True
+        return False
+    if isinstance(q, wq.Not):
+        out.append((None, None, boost * q.boost, None))    # Whoosh's InverseMatcher scores 1
+        return True
+    if isinstance(q, wq.AndNot):
+        return _scoring_leaves(q.a, boost * q.boost, out, schema)
+    if isinstance(q, wq.ConstantScoreQuery):
+        return False
+    if isinstance(q, (wq.And, wq.Or)) and not isinstance(q, wq.DisjunctionMax) \
+            and not getattr(q, "scale", None) and not getattr(q, "minmatch", 0):
+        return all(_scoring_leaves(s, boost * q.boost, out, schema) for s in q.subqueries)
+    if isinstance(q, wq.Every):
+        return False
+    return False
+
+
+def _blocks(m) -> Iterable[tuple]:
+    """(ids, weights) of each block of postings."""
+    if isinstance(m, W3LeafMatcher):
+        while m.is_active():
+            m._read_ids()
+            m._read_weights()
+            yield m._ids, m._weights
+            m._next_block()
+    else:
+        ids, weights = [], []
+        while m.is_active():
+            ids.append(m.id())
+            weights.append(m.weight())
+            m.next()
+        yield ids, weights
+
+
+def _length_column(reader, fieldname: str):
+    """The stored field lengths of a segment (one byte each), or None."""
+    perdoc = getattr(reader, "_perdoc", None)
+    if perdoc is None or not hasattr(perdoc, "_cached_reader"):
+        return None
+    from whoosh.codec.whoosh3 import LENGTHS_COLUMN, _lenfield
+    return perdoc._cached_reader(_lenfield(fieldname), LENGTHS_COLUMN)
+
+
+def _items(m) -> Iterable[tuple[int, bytes]]:
+    """(document number, raw value) of every posting, block by block."""
+    if isinstance(m, W3LeafMatcher):
+        while m.is_active():
+            m._read_ids()
+            m._read_values()
+            yield from zip(m._ids, m._values)
+            m._next_block()
+    else:
+        while m.is_active():
+            yield m.id(), m.value()
+            m.next()
+
+
+def _positions(value: bytes) -> Iterable[int]:
+    """Token positions from a Positions/Characters posting value (Whoosh's pickled deltas)."""
+    if not value.endswith(b"."):
+        value += b"."
+    codes = loads(value[4:])
+    if codes and isinstance(codes[0], tuple):       # Characters: (position, start, end) deltas
+        return accumulate(code[0] for code in codes)
+    return accumulate(codes)                        # Positions: position deltas
+
+
+def for_searcher(searcher: Searcher) -> MatchSets:
+    """The MatchSets of a searcher, made on first use and kept with it."""
+    sets = getattr(searcher, "_auditarchive_sets", None)
+    if sets is None:
+        sets = MatchSets(searcher)
+        searcher._auditarchive_sets = sets
+    return sets
+
+
+class AllowedMatcher(WrappingMatcher):
+    """The child matcher restricted to the documents of a bytemap (global numbers from `offset`).
+    Keeps the child's block-quality skipping (Whoosh's top-N pruning); jumps over documents
+    outside the set with `skip_to`, so a sparse set costs little whatever the child matches."""
+
+    def __init__(self, child, allowed: bytes, offset: int, boost: float = 1.0):
+        self.child = child
+        self.boost = boost
+        self._allowed = allowed
+        self._offset = offset
+        self._find_next()
+
+    def _replacement(self, newchild):
+        return self.__class__(newchild, self._allowed, self._offset, self.boost)
+
+    def copy(self):
+        return self.__class__(self.child.copy(), self._allowed, self._offset, self.boost)
+
+    def _find_next(self) -> None:
+        child, allowed, off = self.child, self._allowed, self._offset
+        while child.is_active():
+            g = child.id() + off
+            if allowed[g]:
+                return
+            nxt = allowed.find(1, g)
+            if nxt < 0:
+                while child.is_active():      # nothing allowed after: exhaust
+                    child.skip_to(len(allowed) - off + 1)
+                    if child.is_active():
+                        child.next()
+                return
+            child.skip_to(nxt - off)
+
+    def next(self):
+        r = self.child.next()
+        self._find_next()
+        return r
+
+    def skip_to(self, id):
+        r = self.child.skip_to(id)
+        self._find_next()
+        return r
+
+    def skip_to_quality(self, minquality):
+        r = self.child.skip_to_quality(minquality / self.boost)
+        self._find_next()
+        return r
+
+    def all_ids(self):
+        allowed, off = self._allowed, self._offset
+        return (d for d in self.child.all_ids() if allowed[d + off])
+
+
+class Allowed(wq.WrappingQuery):
+    """A query whose matches are restricted to a precomputed set (a bytemap over global document
+    numbers): the filter and exact phrase checks applied without giving up top-N pruning."""
+
+    def __init__(self, child: wq.Query, allowed: bytes, offsets: dict[int, int]):
+        super().__init__(child)
+        self.allowed = allowed
+        self.offsets = offsets      # id(segment reader) → offset of its documents
+
+    def _rewrap(self, child):
+        return self.__class__(child, self.allowed, self.offsets)
+
+    def matcher(self, searcher, context=None):
+        off = self.offsets.get(id(searcher.reader()))
+        m = self.child.matcher(searcher, context)
+        if off is None or not m.is_active():
+            return m if off is not None else NullMatcher()
+        return AllowedMatcher(m, self.allowed, off)
