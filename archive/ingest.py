@@ -117,7 +117,7 @@ def finish_task(digest: str, pages: list[Page], read: dict[int, dict[str, Any]],
         if got is not None and got.get("ok"):
             p.text = got["text"]
             if not p.has_text:          # the scan's own ruled tables, where the page wants them
-                p.tables = got.get("tables") or [] if wants_tables(p.text) else []
+                p.tables = (got.get("tables") or []) if wants_tables(p.text) else []
             row.update(text=got["text"], ocr=1, ocr_confidence=got["confidence"],
                        ocr_rotation=got["rotation"], ocr_skew=got["skew"])
         elif got is not None:

@@ -196,17 +196,17 @@ def skew_angle(boxes: np.ndarray) -> float:
     dx = boxes[long, 1, 0] - boxes[long, 0, 0]
     dy = boxes[long, 1, 1] - boxes[long, 0, 1]
     angles = np.degrees(np.arctan2(-dy, dx))          # y grows downwards
-    angles = angles[np.abs(angles) < 10]
-    if len(angles) == 0:
+    near = np.abs(angles) < 10                        # ruling lines and stray boxes aside
+    if not near.any():
         return 0.0
-    weights = width[long][np.abs(np.degrees(np.arctan2(-dy, dx))) < 10]
+    angles, weights = angles[near], width[long][near]
     order = np.argsort(angles)
     cum = np.cumsum(weights[order])
     return float(angles[order][np.searchsorted(cum, cum[-1] / 2)])     # weighted median
 
 
 def straighten(image: np.ndarray, angle: float) -> np.ndarray:
-    """Rotate by `angle` degrees counter-clockwise... the opposite of the skew, on white."""
+    """Turn the page back by its skew (`angle` degrees, as `skew_angle` measures it), on white."""
     import cv2
 
     h, w = image.shape[:2]

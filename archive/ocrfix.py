@@ -4,9 +4,11 @@ What goes wrong when a form is scanned and read back, and what is done about it 
 - letters for digits inside identifiers (`2O23`, `l7.10.02`, `8.5.l`, `9133O100MA...`): digit-like
   letters next to digits in dates, codes, clauses, certificate and credit codes become digits when
   the result then has the identifier's shape (a credit code must also pass its check character);
-- separators lost between identifiers (`33.02.0133.03.01`): a blank is put back;
-- tick boxes: an empty box read as the character 口, a filled one dropped: `类型:初次认证口再认证`
-  becomes `类型:■初次认证□再认证`, so that the unticked options are not read as stated;
+- separators lost between identifiers (`33.02.0133.03.01`, a standard's year and the clause after
+  it: `GB/T45001-20208.2`): a blank is put back; a stray dot in a year (`2.021年`) goes;
+- tick boxes: an empty box read as the character 口 and a tick as V, a filled one dropped:
+  `类型:初次认证口再认证` becomes `类型:■初次认证□再认证`, so that the unticked options are not
+  read as stated;
 - the blank between label-value pairs of one row lost (`审核员:魏文静审核组长:范涛`): put back
   before each known label after the row's first, so that a value ends where the next label begins.
 Blanks that OCR puts inside identifiers (`Q 8.5.1`, `2019. 05. 06`) are removed.
@@ -29,6 +31,10 @@ _DL = r"[0-9Ool〇I|]"                      # a digit where letters are real too
 _NUMERIC = re.compile(rf"(?<![A-Za-z0-9]){_DL}[0-9Ool〇I|.\-/:]*{_DL}(?![A-Za-z0-9])")
 _DATE = re.compile(rf"({_D}{{4}})\s*([年./\-])\s*({_D}{{1,2}})\s*([月./\-])\s*({_D}{{1,2}})(日?)")
 _CODE_GLUED = re.compile(r"(\d{2}\.\d{2}\.\d{2}(?:/\d)?)(?=\d{2}\.\d{2}\.\d{2}(?!\d))")
+_YEAR_DOTTED = re.compile(r"(?<![\d.])(\d[.,·]?\d[.,·]?\d[.,·]?\d)(?=\s*年)")    # 2.021年
+_TICK_AS_V = re.compile(r"(?<=:)\s*[Vv](?=[\u4e00-\u9fff])")                          # 类型:V初审
+# `GB/T45001-20208.2`: a standard's year glued to the clause after it.
+_STANDARD_CLAUSE = re.compile(r"((?:GB/T|GB|ISO/IEC|ISO)\s?\d{4,5}(?:\.\d)?[-:](?:19|20)\d{2})(?=\d{1,2}(?:\.\d{1,2})+(?!\d))")
 _SPACED_NUMBER = re.compile(r"(?<=\d)\s*([.．])\s*(?=\d)")
 _CLAUSE_AFTER_LETTER = re.compile(r"\b([QESFHO])\s+(\d{1,2}(?:\.\d{1,2}){1,3})\b")
 _CREDIT_LIKE = re.compile(r"(?<![0-9A-Za-z])([0-9A-Za-z〇|]{18})(?![0-9A-Za-z])")
@@ -42,6 +48,15 @@ _CERT_DASHED = re.compile(rf"(?<![0-9A-Za-z\-])({_DL}{{3}})-({_DL}{{2}})-({_FIEL
 _KOU_WORDS = re.compile(r"出口|进口|入口|接口|口腔|人口|港口|窗口|口岸|路口|门口|口罩|口径|口头|端口|"
                         r"户口|关口|道口|开口|口令|借口|口服|口味|风口|缺口|渠口|出入口|排口|排污口")
 _BOX = "口"
+# Options forms print beside tick boxes: where two of them run together after a box, the second
+# one's (filled) box was dropped: `□监督再认证` → `□监督■再认证`.
+OPTIONS = ("初次认证", "初审", "监督审核", "监督", "再认证", "复评", "扩大范围", "转换认证", "特殊审核",
+           "变更", "第一阶段", "第二阶段", "一阶段", "二阶段", "一般", "严重", "轻微", "书面验证",
+           "现场验证", "同意注册", "不同意注册", "补充")
+_OPTION = "|".join(sorted(OPTIONS, key=len, reverse=True))
+_TWO_OPTIONS = re.compile(rf"(?<=□)({_OPTION})({_OPTION})(?=[\s□■√]|$)")
+# `性质:一般口严重`: two options, one box left: the first option's (filled) box was dropped.
+_ONE_BOX = re.compile(rf"^([^:]{{1,12}}:\s*)({_OPTION})口({_OPTION})(?=\s|$)")
 
 
 def _digits(text: str) -> str:
@@ -109,24 +124,29 @@ def _split_pairs(line: str) -> str:
 
 
 def _fix_boxes(line: str) -> str:
-    """`申请类型:初次认证口再认证口扩大范围` → `申请类型:■初次认证□再认证□扩大范围`."""
+    """`申请类型:初次认证口再认证口扩大范围` → `申请类型:■初次认证□再认证□扩大范围`; a tick read as
+    V before the first option (`类型:V初审口监督`) is a tick again; a line of boxes with no tick
+    left gets back the one that was dropped, where two known options run together."""
+    if _BOX in line:
+        line = _TICK_AS_V.sub("√", line)
+        line = _ONE_BOX.sub(r"\1■\2□\3", line)
     marks = sum(line.count(m) for m in "■□√☑")
-    if line.count(_BOX) < 2 and not (marks and line.count(_BOX)):
-        return line
-    spans = [m.span() for m in _KOU_WORDS.finditer(line)]
-    positions = [i for i, ch in enumerate(line) if ch == _BOX
-                 and not any(a <= i < b for a, b in spans)
-                 and i + 1 < len(line) and not line[i + 1].isspace()]
-    if len(positions) + marks < 2:
-        return line
-    chars = list(line)
-    for i in positions:
-        chars[i] = "□"
-    line = "".join(chars)
-    # A ticked box that OCR dropped: the first option after the label has no mark.
-    m = re.match(r"^([^:□■√☑]{1,16}:\s*)([^\s:□■√☑✓✔][^\s:□]{1,15}□)", line)
-    if m:
-        line = m.group(1) + "■" + line[m.end(1):]
+    if line.count(_BOX) >= 2 or (marks and _BOX in line):
+        spans = [m.span() for m in _KOU_WORDS.finditer(line)]
+        positions = [i for i, ch in enumerate(line) if ch == _BOX
+                     and not any(a <= i < b for a, b in spans)
+                     and i + 1 < len(line) and not line[i + 1].isspace()]
+        if len(positions) + marks >= 2:
+            chars = list(line)
+            for i in positions:
+                chars[i] = "□"
+            line = "".join(chars)
+            # A ticked box that OCR dropped: the first option after the label has no mark.
+            m = re.match(r"^([^:□■√☑]{1,16}:\s*)([^\s:□■√☑✓✔][^\s:□]{1,15}□)", line)
+            if m:
+                line = m.group(1) + "■" + line[m.end(1):]
+    if "□" in line and not any(m in line for m in "■√☑✓✔"):
+        line = _TWO_OPTIONS.sub(r"\1■\2", line)
     return line
 
 
@@ -136,11 +156,13 @@ def repair(text: str) -> str:
     for line in text.split("\n"):
         line = _fix_boxes(line)
         line = _split_pairs(line)
+        line = _YEAR_DOTTED.sub(lambda m: re.sub(r"[.,·]", "", m.group(1)), line)
         line = _DATE.sub(_fix_date, line)
         line = _SPACED_NUMBER.sub(r"\1", line)
         line = _NUMERIC.sub(_fix_numeric, line)
         line = _CLAUSE_AFTER_LETTER.sub(r"\1\2", line)
         line = _CODE_GLUED.sub(r"\1 ", line)
+        line = _STANDARD_CLAUSE.sub(r"\1 ", line)
         if not find_credit_codes(line):
             line = _CREDIT_LIKE.sub(_fix_credit, line)
         line = _CERT_COMPACT.sub(_fix_compact_cert, line)

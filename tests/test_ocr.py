@@ -42,12 +42,17 @@ PAGE_TWO = ["证书编号：03410Q10286R0S", "审核日期：2023年5月10日至
     ("专业代码:17.10.02/317.09.00/3", "专业代码:17.10.02/3 17.09.00/3"),
     ("专业代码:l7.10.02;18.O5.01", "专业代码:17.10.02;18.05.01"),
     ("审核日期:2O23年O5月l0日", "审核日期:2023年05月10日"),
+    ("现场审核日期 2.021年1月25日-26日", "现场审核日期 2021年1月25日-26日"),
+    ("审核类型:V初审口监督再认证", "审核类型:√初审□监督再认证"),
+    ("审核类型 □初审□监督再认证", "审核类型 □初审□监督■再认证"),
+    ("不符合性质:一般口严重", "不符合性质:■一般□严重"),
     ("现场审核时间 2019. 05. 06", "现场审核时间 2019.05.06"),
     ("证书编号:O341OQ1O286ROS", "证书编号:03410Q10286R0S"),
     ("证书编号:061-11-Q1-OOO75-RO-S", "证书编号:061-11-Q1-00075-R0-S"),
     ("Q 8.5.1 查生产 条款:8.5.l", "Q8.5.1 查生产 条款:8.5.1"),
     (f"统一社会信用代码:{CREDIT.replace('0', 'O')}", f"统一社会信用代码:{CREDIT}"),
     ("GB/T19001-2016/ISO9001:2015", "GB/T19001-2016/ISO9001:2015"),
+    ("1 仓库 GB/T45001-20208.2 轻微", "1 仓库 GB/T45001-2020 8.2 轻微"),
     ("有机产品 123OP2000123 HZ/QR-07(B/1)", "有机产品 123OP2000123 HZ/QR-07(B/1)"),
 ])
 def test_repairs_of_typical_misreadings(read: str, want: str):
@@ -180,6 +185,41 @@ def test_cli_shows_ocr_progress_and_counts_ocr_pages(mixed: Path, tmp_path: Path
     assert json.loads(res.stdout)["ocr_pages"] == 1
     assert "OCR 1/1 pages" in res.stderr
     assert (tmp_path / "home" / "ocr-cache.db").exists()
+
+
+@pytest.mark.slow
+def test_an_interrupted_batch_does_not_read_finished_pages_again(tmp_path: Path):
+    """SIGKILL an ingest once OCR has finished a page; the next run takes that page from the cache."""
+    import signal
+    import time
+
+    folder = tmp_path / "scans"
+    folder.mkdir()
+    path = make_pdf(folder / "扫描件.pdf", PAGE_ONE + [None] + PAGE_TWO + [None] + PAGE_ONE, font_size=11)
+    scan_pdf(path, random.Random(5), turns={1: (0, 0.5), 2: (0, -0.8), 3: (0, 1.1)})
+    home = tmp_path / "home"
+    proc = subprocess.Popen([sys.executable, "-m", "webui.cli", "--home", str(home), "ingest", str(folder),
+                             "--workers", "1"], cwd=ROOT, start_new_session=True,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            env={**os.environ, "PYTHONPATH": str(ROOT)})
+    cache = home / "ocr-cache.db"
+    deadline = time.monotonic() + 240
+    done = 0
+    while time.monotonic() < deadline and proc.poll() is None and done == 0:
+        time.sleep(0.5)
+        if cache.exists():
+            with sqlite3.connect(cache, timeout=30) as db:
+                try:
+                    done = db.execute("select count(*) from pages").fetchone()[0]
+                except sqlite3.OperationalError:
+                    done = 0
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert 1 <= done < 3, f"{done} pages were read before the kill"
+    res = _cli(home, "ingest", str(folder), "--json", "--workers", "1")
+    assert res.returncode == 0, res.stderr
+    summary = json.loads(res.stdout)
+    assert summary["added"] == 1 and summary["ocr_pages"] == 3 and summary["ocr_cached"] >= done
 
 
 # -- generated scans: the sample archive's scanned documents ------------------------------------
