@@ -332,6 +332,14 @@ def test_errors_are_json_never_a_trace(live_server):
         assert "Traceback" not in reply.body.decode()
 
 
+def test_training_export(live_server, spec):
+    """The training pack download (its formats and anonymisation: tests/test_training.py)."""
+    reply = call(live_server, "GET", "/api/v1/exports/training" + q(field="QMS", format="md", anonymise="1"))
+    assert reply.status == 200 and conforms(spec, reply, "/exports/training").startswith("# ".encode())
+    reply = call(live_server, "GET", "/api/v1/exports/training" + q(code="98.76"))
+    assert reply.status == 404 and conforms(spec, reply, "/exports/training")["error"]["code"] == "not_found"
+
+
 def test_every_documented_operation_was_exercised(spec):
     """Runs last in this module: the tests above must have called every operation of the spec."""
     if not EXERCISED:

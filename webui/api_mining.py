@@ -100,3 +100,11 @@ def api_matching() -> Response:
     if any(not re.fullmatch(r"\d{2}(\.\d{2}){0,2}", c) for c in codes):
         raise ApiError(400, "bad_request", "code is 17, 17.10 or 17.10.02 (repeat code= for several)")
     return jsonify(matching_report(st.catalog(), load_weights(st.home.root), codes or None))
+
+
+@bp.get("/exports/training")
+@requires("export")
+def api_training_export() -> Response:
+    from .pages_mining import training_download
+
+    return training_download(request.args)

@@ -1,4 +1,5 @@
-"""Mining commands of the `auditarchive` command line: `case`, `scope`, `code`, `matching`.
+"""Mining commands of the `auditarchive` command line: `case`, `scope`, `code`, `matching`,
+`export training`.
 
 Each is a few lines over `archive.mining`; registered on the main group at the end of webui/cli.py.
 """
@@ -178,10 +179,47 @@ def matching(obj: Context, codes: tuple[str, ...], settings: tuple[str, ...], we
                    f"{r['A1']:3} {r['A2']:2}  {r['name'] or ''}")
 
 
+@click.group()
+def export() -> None:
+    """Exports for people: training packs (培训资料)."""
+
+
+@export.command(name="training")
+@click.option("--code", help="Specialty code (17, 17.10 or 17.10.02; a prefix covers the codes below it).")
+@click.option("--field", "field_", help="Certification field: QMS, EMS, … (or 质量管理体系).")
+@click.option("--format", "fmt", type=click.Choice(["docx", "xlsx", "md"]), default=None,
+              help="Default: the suffix of --out, else docx.")
+@click.option("--anonymise", is_flag=True, help="Replace organisations, codes, certificates, addresses and people (客户保密).")
+@click.option("--table", "version", type=click.Choice(["2020", "legacy"]), default="2020", show_default=True)
+@click.option("--out", type=click.Path(dir_okay=False), required=True, help="The file to write (atomically).")
+@output_options
+@click.pass_obj
+def export_training(obj: Context, code: str | None, field_: str | None, fmt: str | None, anonymise: bool,
+                    version: str, out: str, as_json: bool) -> None:
+    """A training pack for a code or a field: hierarchy and description, figures, processes, key
+    control points, audit points and methods, laws and standards, nonconformities, cases, auditors."""
+    from archive.mining.training import TrainingError, export_pack
+
+    if bool(code) == bool(field_):
+        raise click.UsageError("give --code C or --field F (one of them)")
+    try:
+        result = export_pack(obj.catalog, Path(out), code=code, field=field_, fmt=fmt, anonymise=anonymise,
+                             version=version)
+    except TrainingError as exc:
+        raise click.ClickException(str(exc)) from None
+    if as_json:
+        click.echo(_dump(result))
+        return
+    f = result["figures"]
+    click.echo(f"{result['path']}: {result['title']} ({result['format']}, {result['bytes']} bytes"
+               f"{', 脱敏' if anonymise else ''}) — {f['organisations']} 个组织, {f['audits']} 次审核, "
+               f"{f['nonconformities']} 项不符合")
+
+
 def register(group: click.Group) -> None:
     """Add the mining commands to the `auditarchive` group."""
-    for command in (case, scope, code_cmd, matching):
+    for command in (case, scope, code_cmd, matching, export):
         group.add_command(command)
 
 
-__all__ = ["register", "case", "scope", "code_cmd", "matching"]
+__all__ = ["register", "case", "scope", "code_cmd", "matching", "export"]

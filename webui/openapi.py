@@ -85,6 +85,8 @@ SCHEMAS: dict[str, Any] = {
              "properties": {"document_id": {"type": "string"}, "number": {"type": "integer", "minimum": 1},
                             "text": {"type": "string"}, "has_text": {"type": "boolean"}, "ocr": {"type": "boolean"},
                             "ocr_confidence": {"type": ["number", "null"]},
+                            "ocr_rotation": {"type": ["integer", "null"], "description": "degrees turned clockwise"},
+                            "ocr_skew": {"type": ["number", "null"], "description": "degrees straightened"},
                             "marks": {"type": "array", "items": {
                                 "type": "object", "required": ["start", "end"],
                                 "properties": {"start": {"type": "integer"}, "end": {"type": "integer"}}}}}},
@@ -317,3 +319,27 @@ def openapi_document() -> dict[str, Any]:
         "components": {"schemas": SCHEMAS,
                        "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
     }
+
+
+_BINARY = {"schema": {"type": "string", "format": "binary"}}
+PATHS.update({
+    "/exports/training": {"get": {
+        "summary": "A training pack (培训资料) for a specialty code or a certification field: hierarchy and "
+                   "description, figures, typical processes, key control points, audit points and methods, "
+                   "laws and standards cited, frequent nonconformities by clause, representative cases, the "
+                   "auditors experienced in it (left out when anonymised); needs the export permission",
+        "operationId": "exportTraining",
+        "parameters": [_param("code", "17, 17.10 or 17.10.02 (a prefix covers the codes below it); or field"),
+                       _param("field", "certification field (QMS, EMS, … or 质量管理体系); or code"),
+                       _param("format", "docx (default), xlsx or md", {"enum": ["docx", "xlsx", "md"]}),
+                       _param("anonymise", "1: organisations, credit codes, certificate numbers, addresses and "
+                                           "people replaced by placeholders (组织A, 人员甲)",
+                              {"enum": ["0", "1", "true", "false"]}),
+                       _param("table", "code table: 2020 (default) or legacy", {"enum": ["2020", "legacy"]})],
+        "responses": {"200": {"description": "the pack, as an attachment", "content": {
+            "application/vnd.openxmlformats-officedocument.wordprocessingml.document": _BINARY,
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": _BINARY,
+            "text/markdown": {"schema": {"type": "string"}}}},
+            "400": _ERRORS["400"], "401": _ERRORS["401"], "403": _ERRORS["403"],
+            "404": _json("Error", "no such code in the table")}}},
+})

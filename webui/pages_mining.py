@@ -1,6 +1,7 @@
 """Pages over the mining layer: 案例 cases (search, timeline and summary) and the scope lookup."""
 from __future__ import annotations
 
+import io
 import re
 from typing import Any
 
@@ -96,3 +97,43 @@ def matching_weights() -> Response:
     save_weights(st.home.root, weights)
     audit("matching_weights", "", ", ".join(f"{k}={updates[k]}" for k in SCALAR_WEIGHTS if k in updates))
     return redirect(url_for("pages.matching_page", message="权重已保存"), code=303)
+
+
+# -- training packs (培训资料): the page download and /api/v1/exports/training share this ---------
+
+TRAINING_TYPES = {"docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+                  "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                  "md": "text/markdown; charset=utf-8"}
+
+
+def training_download(args) -> Response:
+    """Check code/field/format/anonymise (400 bad, 404 unknown code), build the pack, send it."""
+    from flask import send_file
+
+    from archive.mining.scopes import lookup_code
+    from archive.mining.training import CODE_SHAPE, TrainingError, build_pack, file_name, render, resolve_field
+
+    code, fld = args.get("code", "").strip(), args.get("field", "").strip()
+    fmt, version = args.get("format", "docx") or "docx", args.get("table") or "2020"
+    anonymise = args.get("anonymise", "") in ("1", "true", "yes", "on")
+    if bool(code) == bool(fld) or fmt not in TRAINING_TYPES or version not in ("2020", "legacy") \
+            or args.get("anonymise", "") not in ("", "0", "1", "true", "false", "yes", "no", "on", "off"):
+        raise ApiError(400, "bad_request", "give code or field (one of them), format docx, xlsx or md, anonymise 0 or 1")
+    try:
+        if code and not CODE_SHAPE.match(code):
+            raise ApiError(400, "bad_request", f"{code[:20]!r} is not a code (17, 17.10 or 17.10.02)")
+        if code and lookup_code(code, version) is None:
+            raise ApiError(404, "not_found", f"{code} is not in the {version} table")
+        fld = resolve_field(fld) if fld else None
+        pack = build_pack(state().catalog(), code=code or None, field=fld, version=version, anonymise=anonymise)
+    except TrainingError as exc:
+        raise ApiError(400, "bad_request", str(exc)) from None
+    audit("export", code or fld or "", f"training {fmt}{' anonymised' if anonymise else ''}")
+    return send_file(io.BytesIO(render(pack, fmt)), mimetype=TRAINING_TYPES[fmt], as_attachment=True,
+                     download_name=file_name(code or fld or "", fmt, anonymise), max_age=0)
+
+
+@bp.get("/export/training")
+@requires("export")
+def training_export() -> Response:
+    return training_download(request.args)

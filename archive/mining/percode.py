@@ -35,6 +35,14 @@ def code_profile(catalog: Catalog, code: str, version: str = "2020", clauses: in
                  examples: int = 3, cases: list[Case] | None = None) -> dict[str, Any]:
     """Everything the archive knows about one code (see the module docstring)."""
     found = cases_in_code(catalog, code, version, cases)
+    return {"code": code, "table": version, "info": lookup_code(code, version),
+            **cases_profile(catalog, found, clauses, examples)}
+
+
+def cases_profile(catalog: Catalog, found: list[Case], clauses: int = 10, examples: int = 3,
+                  field: str | None = None) -> dict[str, Any]:
+    """The profile of any set of cases (a code's, a field's): organisations, audits, auditors,
+    frequent nonconformity clauses (of `field` only, when given), key control points, laws."""
     orgs: dict[str, dict[str, Any]] = {}
     audits: list[dict[str, Any]] = []
     auditors: dict[str, dict[str, Any]] = {}
@@ -57,7 +65,7 @@ def code_profile(catalog: Catalog, code: str, version: str = "2020", clauses: in
                 p["organisations"].add(c.org["id"])
                 p["last"] = max(filter(None, (p["last"], a.start)), default=None)
             for f in a.findings:
-                if f["kind"] != "nonconformity" or not f["clause"]:
+                if f["kind"] != "nonconformity" or not f["clause"] or (field and f["field"] != field):
                     continue
                 key = (f["field"], f["clause"])
                 clause_count[key] += 1
@@ -68,7 +76,6 @@ def code_profile(catalog: Catalog, code: str, version: str = "2020", clauses: in
     texts = rec.page_texts(catalog, report_ids)
     first = found[0] if found else None
     return {
-        "code": code, "table": version, "info": lookup_code(code, version),
         "organisations": sorted(orgs.values(), key=lambda o: (o["first_audit"] or "", o["name"] or "")),
         "cases": [{"id": c.id, "org": c.org["name"], "fields": c.fields, "cycle": c.cycle,
                    "start": c.start, "end": c.end, "scope": c.scope, "codes": c.codes} for c in found],
