@@ -25,7 +25,7 @@ class MarkedPage:
     number: int
     segments: list[tuple[str, bool]]
     matches: int = 0
-    info: dict[str, Any] = field(default_factory=dict)     # has_text, ocr, ocr_confidence
+    info: dict[str, Any] = field(default_factory=dict)     # has_text, ocr, ocr_confidence, rotation, skew
 
     def to_dict(self) -> dict[str, Any]:
         return {"number": self.number, "matches": self.matches,
@@ -90,5 +90,6 @@ def marked_pages(handle: IndexHandle | None, catalog: Catalog, doc_id: str, q: s
             segments.append((text[at:], False))
         out.append(MarkedPage(row["number"], segments, len(marks),
                               {"has_text": bool(row["has_text"]), "ocr": bool(row.get("ocr")),
-                               "ocr_confidence": row.get("ocr_confidence")}))
+                               "ocr_confidence": row.get("ocr_confidence"),
+                               "ocr_rotation": row.get("ocr_rotation"), "ocr_skew": row.get("ocr_skew")}))
     return out

@@ -237,3 +237,14 @@ def test_matching_page_and_weights(live_server, client):
     bad = admin.post("/matching", data={"csrf_token": token, "policy": "17.10.02 = 3"})
     assert "error" in bad.headers["Location"]                  # policy lies within 0–1
     admin.post("/matching", data={"csrf_token": token, "threshold": "0.8", "policy": ""})
+
+
+def test_scanned_pages_show_their_ocr_confidence(live_server, client):
+    from archive.catalog import Catalog
+
+    catalog = Catalog(live_server.home / "catalog.db")
+    row = catalog.db.execute("select id from documents where ocr_pages > 0 limit 1").fetchone()
+    catalog.close()
+    assert row, "the sample holds scanned documents"
+    page = text(client.get(f"/documents/{row[0]}"))
+    assert "OCR" in page and "置信度" in page and "OCR " in page

@@ -89,7 +89,8 @@ def page(doc_id: str, n: str) -> Response:
         raise ApiError(404, "not_found", f"page {number} of {doc.id} has no text record")
     out: dict[str, Any] = {"document_id": doc.id, "number": number, "text": row["text"] or "",
                            "has_text": bool(row["has_text"]), "ocr": bool(row.get("ocr")),
-                           "ocr_confidence": row.get("ocr_confidence")}
+                           "ocr_confidence": row.get("ocr_confidence"), "ocr_rotation": row.get("ocr_rotation"),
+                           "ocr_skew": row.get("ocr_skew")}
     q = request.args.get("q", "")
     if q.strip():
         spans, starts = matched_spans(st.index(), st.catalog(), doc.id, q)
