@@ -12,15 +12,15 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-import sqlite3
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-import sqlite_utils
 from werkzeug.security import check_password_hash, generate_password_hash
+
+from .sqlitedb import open_db
 
 TOKEN_PREFIX = "aa_"
 ROLES = ("admin", "auditor", "viewer")
@@ -65,10 +65,7 @@ class Accounts:
 
     def __init__(self, path: Path | str):
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(str(self.path), timeout=30, check_same_thread=False)
-        self.db = sqlite_utils.Database(conn)
-        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db = open_db(self.path)
         self.db["users"].create({"name": str, "role": str, "password_hash": str, "created_at": str,
                                  "disabled": int}, pk="name", if_not_exists=True)
         self.db["api_tokens"].create({"token_hash": str, "name": str, "created_at": str,

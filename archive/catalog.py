@@ -10,16 +10,14 @@ from __future__ import annotations
 import fcntl
 import json
 import re
-import sqlite3
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterator
 
-import sqlite_utils
-
 from .identifiers import cert_lookup_key
 from .models import Auditor, Document, Finding, Org
+from .sqlitedb import open_db
 
 SCHEMA_VERSION = 2
 
@@ -51,11 +49,7 @@ class Catalog:
 
     def __init__(self, path: Path | str):
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(str(self.path), timeout=30, check_same_thread=False)
-        self.db = sqlite_utils.Database(conn)
-        self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute("PRAGMA synchronous=NORMAL")
+        self.db = open_db(self.path)
         self.db.execute("PRAGMA foreign_keys=ON")
         self._create()
 
