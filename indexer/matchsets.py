@@ -30,6 +30,7 @@ from whoosh.util.numeric import byte_to_length
 
 from .schema import unpack_facets
 
+SINGLE_CHECKS = 24        # phrase checks document by document before checking the rest at once
 TERM_CACHE = 512          # term bitsets kept per searcher (a 100k-document bitset is 12.5 kB)
 _ONE = re.compile(b"\x01")
 # byte → the 8 bytes (0 or 1) of its bits, least significant first: bitset → one byte per document
@@ -174,12 +175,20 @@ class MatchSets:
             for g, v in extra.items():
                 bound[g] = bound.get(g, 0.0) + v
         best: list[tuple[float, int]] = []           # a min-heap of (score, -docnum)
-        for g, upper in sorted(bound.items(), key=lambda kv: (-kv[1], kv[0])):
+        ordered = sorted(bound.items(), key=lambda kv: (-kv[1], kv[0]))
+        verified: dict[tuple, bytes] | None = None    # after too many single checks: all at once
+        for i, (g, upper) in enumerate(ordered):
             if len(best) >= limit and upper < best[0][0]:
                 break
+            if verified is None and i >= SINGLE_CHECKS:
+                floor = best[0][0] if len(best) >= limit else float("-inf")
+                rest = bits_of((h for h, u in ordered[i:] if u >= floor), self.size)
+                verified = {phrase: bytemap(self.phrase(phrase[0], list(phrase[1]), rest), self.size)
+                            for phrase in pending}
             score = scores.get(g, 0.0)
             for phrase, extra in pending.items():
-                if g in extra and self._phrase_at(phrase[0], list(phrase[1]), g):
+                if g in extra and (verified[phrase][g] if verified is not None
+                                   else self._phrase_at(phrase[0], list(phrase[1]), g)):
                     score += extra[g]
             item = (score, -g)
             if len(best) < limit:

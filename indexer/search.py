@@ -82,10 +82,19 @@ def parser_for(handle: IndexHandle) -> QueryParser:
 def _char_offsets(searcher: Searcher, docnum: int, fieldname: str, words: set[bytes]) -> list[tuple[int, int]]:
     """(start, end) of every occurrence of the matched words in one document, from the postings."""
     spans: list[tuple[int, int]] = []
+    # the segment's own postings, without a scorer (Searcher.postings makes one per call)
+    for sub, offset in searcher.leaf_searchers():
+        if offset <= docnum < offset + sub.doc_count_all():
+            reader, local = sub.reader(), docnum - offset
+            break
+    else:
+        return spans
     for word in words:
-        postings = searcher.postings(fieldname, word)
-        postings.skip_to(docnum)
-        if postings.is_active() and postings.id() == docnum:
+        if (fieldname, word) not in reader:
+            continue
+        postings = reader.postings(fieldname, word)
+        postings.skip_to(local)
+        if postings.is_active() and postings.id() == local:
             spans += [(s, e) for _, s, e in postings.value_as("characters")]
     return sorted(set(spans))
 
