@@ -1,12 +1,13 @@
 """Batch ingestion: find PDFs, skip what is unchanged, extract in worker processes, catalogue.
 
 The per-file work (`process_file`) is a pure function of the file's bytes, so any executor can run
-it (the local process pool here; a cluster later). Only this process writes the catalogue, one
+it (`archive.executors`: the local process pool, this process; `archive.cluster`: Dask workers),
+under one scheduler (`Ingestor._schedule`). Only this process writes the catalogue, one
 document per transaction as results arrive, so an interrupted run resumes where it stopped.
 A file that fails (damaged, encrypted, too slow, crashing its worker) is recorded with its
 reason and the batch goes on.
 
-Pages to be read by OCR (`archive.ocr`) take seconds each, so in the pool a file goes in three
+Pages to be read by OCR (`archive.ocr`) take seconds each, so a file goes in three
 steps: the text pass (`process_file`, within `--timeout`) names the pages that need OCR; each
 of those is a task of its own (`ocr_task`, with its own budget of `ocr_timeout` seconds a page),
 spread over the workers and cached by page as it finishes (an interrupted batch redoes no page);
@@ -17,15 +18,14 @@ from __future__ import annotations
 
 import hashlib
 import os
-import resource
 import time
 from collections import deque
-from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
 from .catalog import Catalog
+from .executors import Executor, InlineExecutor, PoolExecutor
 from .extract import extract, wants_tables
 from .models import Document
 from .ocr import needs_ocr
@@ -48,7 +48,10 @@ def sha256_file(path: Path) -> str:
     return h.hexdigest()
 
 
-def _read(path: str) -> tuple[bytes | None, dict[str, Any] | None]:
+def _read(path: str | bytes) -> tuple[bytes | None, dict[str, Any] | None]:
+    """The file's bytes: read from its path, or as sent with the task (a cluster's `--send-bytes`)."""
+    if isinstance(path, (bytes, bytearray)):
+        return bytes(path), None
     try:
         return Path(path).read_bytes(), None
     except OSError as exc:
@@ -56,7 +59,7 @@ def _read(path: str) -> tuple[bytes | None, dict[str, Any] | None]:
                       "message": f"cannot read the file: {exc.strerror or exc}"}
 
 
-def process_file(path: str, ocr: str = "auto", cache: str | None = None,
+def process_file(path: str | bytes, ocr: str = "auto", cache: str | None = None,
                  split: bool = False) -> dict[str, Any]:
     """Read one file and extract its fields: the unit of work a worker runs.
 
@@ -93,7 +96,7 @@ def _ocr_page(data: bytes, number: int, cache: str | None) -> dict[str, Any]:
         return {"ok": False, "reason": "error", "message": f"{type(exc).__name__}: {exc}"}
 
 
-def ocr_task(path: str, digest: str, number: int, cache: str | None) -> dict[str, Any]:
+def ocr_task(path: str | bytes, digest: str, number: int, cache: str | None) -> dict[str, Any]:
     """OCR one page of a file (a worker task of its own): its text, confidence, turn and skew."""
     data, failed = _read(path)
     if data is None:
@@ -196,22 +199,13 @@ class Summary:
     no_text: int = 0
     seconds: float = 0.0
     workers: int = 1
+    cluster_workers: int | None = None  # Dask workers connected (a cluster run only)
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-
-def _worker_init(memory_mb: int, ocr_threads: int | None = None) -> None:
-    """Cap a worker's memory so a decompression bomb costs that worker, not the machine; share the
-    cores between the workers' OCR models."""
-    from . import ocr
-
-    ocr.set_threads(ocr_threads)
-    limit = memory_mb * 1024 * 1024
-    try:
-        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-    except (ValueError, OSError):
-        pass
+        out = asdict(self)
+        if self.cluster_workers is None:
+            del out["cluster_workers"]
+        return out
 
 
 def to_document(path: Path, result: dict[str, Any]) -> Document:
@@ -244,8 +238,12 @@ class Ingestor:
     def __init__(self, catalog: Catalog, workers: int = 2, timeout: float = DEFAULT_TIMEOUT,
                  memory_mb: int = DEFAULT_MEMORY_MB, retry_failed: bool = False,
                  progress: Progress | None = None, ocr: str = "auto",
-                 ocr_timeout: float = DEFAULT_OCR_TIMEOUT, ocr_cache: Path | str | None = None):
+                 ocr_timeout: float = DEFAULT_OCR_TIMEOUT, ocr_cache: Path | str | None = None,
+                 cluster: str | None = None, send_bytes: bool | None = None):
         """`ocr`: auto (pages without a usable text layer), always (every page), never.
+        `cluster`: a Dask scheduler's address (`tcp://HOST:8786`): the tasks run on its workers
+        instead of a local pool; `send_bytes` ships each file's bytes to them (None: only when a
+        worker cannot read the path).
         `ocr_cache`: the OCR cache file (default `ocr-cache.db` beside the catalogue).
         `progress(event, path, info)` hears of every file (added, unchanged, skipped, failed)
         and of OCR: `ocr_queued` ({"pages": n}) and `ocr_page` ({"page", "cached", "seconds"})."""
@@ -262,6 +260,8 @@ class Ingestor:
         self.ocr = ocr
         self.ocr_timeout = ocr_timeout
         self.ocr_cache = str(ocr_cache or catalog.path.parent / FILENAME)
+        self.cluster = cluster
+        self.send_bytes = send_bytes
         self.saved: list[str] = []          # ids written by the last run (to index them)
         self.removed: list[str] = []        # ids the last run dropped (content replaced at a path)
 
@@ -305,95 +305,72 @@ class Ingestor:
             for folder, message in problems or []:
                 self._fail(Path(folder), None, "unreadable", message, summary)
             todo = self.plan(files, summary)
-            if self.workers == 0:
-                for path in todo:
-                    try:
-                        result = process_file(str(path), self.ocr, self.ocr_cache)
-                    except Exception as exc:  # noqa: BLE001 — a bug in one file must not stop the batch
-                        result = {"ok": False, "sha256": None, "reason": "error",
-                                  "message": f"{type(exc).__name__}: {exc}"}
-                    self._store(path, result, summary)
-            else:
-                self._run_pool(todo, summary)
+            executor = self._executor()
+            try:
+                summary.workers = executor.workers
+                summary.cluster_workers = getattr(executor, "cluster_workers", None)
+                self._schedule(executor, todo, summary)
+            finally:
+                executor.close()
         summary.seconds = round(time.perf_counter() - started, 3)
         return summary
 
-    def _run_pool(self, todo: list[Path], summary: Summary) -> None:
-        """Files, OCR pages and extractions as tasks over the pool. Work that finishes files comes
-        first (extractions, then OCR pages), so results are stored early; a bounded number of
-        tasks is in flight so that an interruption loses little."""
-        import multiprocessing
-        import sys
+    def _executor(self) -> Executor:
+        """The pool of `workers` local processes, this process (`workers=0`), or the Dask cluster."""
+        if self.cluster:
+            from .cluster import DaskExecutor
 
-        from pebble import ProcessPool
+            return DaskExecutor(self.cluster, memory_mb=self.memory_mb, send_bytes=self.send_bytes,
+                                ocr_cache=self.ocr_cache)
+        if self.workers == 0:
+            return InlineExecutor()
+        return PoolExecutor(self.workers, self.memory_mb)
 
-        cores = os.cpu_count() or 1
-        threads = max(1, cores // self.workers)
-        # A process that has run OCR itself holds onnxruntime's thread pools: a forked child
-        # would inherit their locks and hang. Workers then start from a fresh process instead.
-        context = multiprocessing.get_context("forkserver" if "onnxruntime" in sys.modules else None)
-        with ProcessPool(max_workers=self.workers, initializer=_worker_init,
-                         initargs=(self.memory_mb, threads), context=context) as pool:
-            pending: dict[Future, tuple[str, Any]] = {}
-            files = list(reversed(todo))
-            ocr_pages: deque[tuple[_Scan, int]] = deque()
-            finishing: list[_Scan] = []
-            while files or ocr_pages or finishing or pending:
-                while len(pending) < self.workers * 2 and (finishing or ocr_pages or files):
-                    if finishing:
-                        scan = finishing.pop()
-                        future = pool.schedule(finish_task, args=(scan.digest, scan.pages, scan.read,
-                                                                  scan.seconds), timeout=self.timeout)
-                        pending[future] = ("finish", scan)
-                    elif ocr_pages:
-                        scan, number = ocr_pages.popleft()
-                        future = pool.schedule(ocr_task, args=(str(scan.path), scan.digest, number,
-                                                               self.ocr_cache), timeout=self.ocr_timeout)
-                        pending[future] = ("ocr", (scan, number))
-                    else:
-                        path = files.pop()
-                        future = pool.schedule(process_file, args=(str(path), self.ocr, self.ocr_cache, True),
-                                               timeout=self.timeout)
-                        pending[future] = ("file", path)
-                done, _ = wait(list(pending), return_when=FIRST_COMPLETED)
-                for future in done:
-                    kind, what = pending.pop(future)
-                    if kind == "ocr":
-                        scan, number = what
-                        result = self._outcome(future, self.ocr_timeout, "OCR of the page")
-                        scan.read[number] = result
-                        self.progress("ocr_page", scan.path, {"page": number, "ok": result["ok"],
-                                                              "cached": bool(result.get("cached")),
-                                                              "seconds": result.get("seconds")})
-                        if len(scan.read) == len(scan.todo):
-                            finishing.append(scan)
-                        continue
-                    path = what.path if kind == "finish" else what
-                    result = self._outcome(future, self.timeout, "extraction")
-                    if kind == "file" and result["ok"] and "ocr_todo" in result:
-                        scan = _Scan(path, result["sha256"], result["read"], result["ocr_todo"],
-                                     result["seconds"])
-                        ocr_pages.extend((scan, n) for n in scan.todo)      # first come, first read
-                        self.progress("ocr_queued", path, {"pages": len(scan.todo)})
-                        continue
-                    self._store(path, result, summary)
-
-    def _outcome(self, future: Future, timeout: float, what: str) -> dict[str, Any]:
-        """A task's result, or a failure saying why the worker gave none."""
-        from pebble import ProcessExpired
-
-        try:
-            return future.result()
-        except TimeoutError:
-            return {"ok": False, "reason": "timeout", "message": f"{what} took longer than {timeout:g} s"}
-        except ProcessExpired as exc:
-            return {"ok": False, "reason": "crashed",
-                    "message": f"the worker died (exit code {exc.exitcode})"}
-        except MemoryError:
-            return {"ok": False, "reason": "memory",
-                    "message": f"{what} needed more than {self.memory_mb} MB"}
-        except Exception as exc:  # noqa: BLE001
-            return {"ok": False, "reason": "error", "message": f"{type(exc).__name__}: {exc}"}
+    def _schedule(self, executor: Executor, todo: list[Path], summary: Summary) -> None:
+        """Files, OCR pages and extractions as tasks over the executor. Work that finishes files
+        comes first (extractions, then OCR pages), so results are stored early; a bounded number
+        of tasks is in flight so that an interruption loses little."""
+        pending: dict[int, tuple[str, Any]] = {}
+        files = list(reversed(todo))
+        ocr_pages: deque[tuple[_Scan, int]] = deque()
+        finishing: list[_Scan] = []
+        while files or ocr_pages or finishing or pending:
+            while len(pending) < executor.slots * 2 and (finishing or ocr_pages or files):
+                if finishing:
+                    scan = finishing.pop()
+                    ticket = executor.submit(finish_task, None, (scan.digest, scan.pages, scan.read,
+                                                                 scan.seconds), self.timeout, "extraction")
+                    pending[ticket] = ("finish", scan)
+                elif ocr_pages:
+                    scan, number = ocr_pages.popleft()
+                    ticket = executor.submit(ocr_task, scan.path, (scan.digest, number, self.ocr_cache),
+                                             self.ocr_timeout, "OCR of the page")
+                    pending[ticket] = ("ocr", (scan, number))
+                else:
+                    path = files.pop()
+                    ticket = executor.submit(process_file, path, (self.ocr, self.ocr_cache, True),
+                                             self.timeout, "extraction")
+                    pending[ticket] = ("file", path)
+            for ticket, result in executor.completed():
+                kind, what = pending.pop(ticket)
+                if kind == "ocr":
+                    scan, number = what
+                    scan.read[number] = result
+                    self.progress("ocr_page", scan.path, {"page": number, "ok": result["ok"],
+                                                          "cached": bool(result.get("cached")),
+                                                          "seconds": result.get("seconds")})
+                    if len(scan.read) == len(scan.todo):
+                        finishing.append(scan)
+                    continue
+                path = what.path if kind == "finish" else what
+                if kind == "file" and result["ok"] and "ocr_todo" in result:
+                    scan = _Scan(path, result["sha256"], result["read"], result["ocr_todo"],
+                                 result["seconds"])
+                    ocr_pages.extend((scan, n) for n in scan.todo)      # first come, first read
+                    self.progress("ocr_queued", path, {"pages": len(scan.todo)})
+                    continue
+                executor.release(path)
+                self._store(path, result, summary)
 
     def _fail(self, path: Path, digest: str | None, reason: str, message: str, summary: Summary) -> None:
         if digest is None and reason not in ("unreadable", "vanished"):
