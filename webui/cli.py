@@ -112,14 +112,23 @@ def _print_summary(s: Summary) -> None:
 @click.option("--ocr-timeout", type=click.FloatRange(1, 3600), default=DEFAULT_OCR_TIMEOUT,
               show_default=True, help="Seconds the OCR of one page may take.")
 @click.option("--progress/--no-progress", default=None, help="Progress bar on stderr (default: on a terminal).")
+@click.option("--cluster", envvar="AUDITARCHIVE_CLUSTER", metavar="tcp://HOST:8786", default=None,
+              help="Run the per-file work on this Dask scheduler's workers (or $AUDITARCHIVE_CLUSTER).")
+@click.option("--send-bytes", is_flag=True, default=None,
+              help="With --cluster: send each file's bytes to the workers (default: only when a "
+                   "worker cannot read the path).")
 @output_options
 @click.pass_obj
 def ingest(obj: Context, paths: tuple[str, ...], workers: int | None, timeout: float,
            retry_failed: bool, ocr: str, ocr_timeout: float, progress: bool | None,
-           as_json: bool) -> None:
+           cluster: str | None, send_bytes: bool | None, as_json: bool) -> None:
     """Add PDFs (files or folders, recursively); unchanged files are skipped.
 
-    With --workers 0 files are read in this process, without the time and memory limits."""
+    With --workers 0 files are read in this process, without the time and memory limits; with
+    --cluster on a Dask cluster's workers (--workers is then ignored)."""
+    import time
+
+    from archive.cluster import ClusterError
     from archive.ingest import discover
 
     problems: list[tuple[str, str]] = []
@@ -130,33 +139,47 @@ def ingest(obj: Context, paths: tuple[str, ...], workers: int | None, timeout: f
     obj.creating = True
     bar = _Bar(sys.stderr.isatty() if progress is None else progress)
     ocr_pages = {"queued": 0, "done": 0}
+    pages = {"read": 0, "since": time.perf_counter()}
 
     def events(event: str, path: Path, info: dict | None) -> None:
-        """Files advance the bar; OCR pages show as a count beside it (pages OCR'd / queued)."""
-        if event not in ("ocr_queued", "ocr_page"):
-            return bar(event, path, info)
+        """Files advance the bar; pages (and their rate), OCR pages (OCR'd / queued) and failures
+        show beside it."""
         if event == "ocr_queued":
             ocr_pages["queued"] += info["pages"]
-        else:
+        elif event == "ocr_page":
             ocr_pages["done"] += 1
+        else:
+            bar(event, path, info)
+            if event == "added":
+                pages["read"] += (info or {}).get("pages", 0)
         if bar.bar is not None:
-            bar.bar.set_postfix_str(f"failed {bar.failed}, OCR {ocr_pages['done']}/{ocr_pages['queued']} pages")
+            rate = pages["read"] / max(1e-9, time.perf_counter() - pages["since"])
+            bar.bar.set_postfix_str(f"failed {bar.failed}, OCR {ocr_pages['done']}/{ocr_pages['queued']} "
+                                    f"pages, pages {pages['read']} ({rate:.1f}/s)")
     ingestor = Ingestor(obj.catalog, workers=default_workers() if workers is None else workers,
                         timeout=timeout, retry_failed=retry_failed, progress=events, ocr=ocr,
-                        ocr_timeout=ocr_timeout)
+                        ocr_timeout=ocr_timeout, cluster=cluster, send_bytes=send_bytes)
     bar.start(len(files))
     from indexer.pipeline import pending
 
     with pending(obj.catalog, obj.home.index_dir):     # a run killed before indexing is repaired next time
         try:
             summary = ingestor.run(paths, files=files, problems=problems)
+        except ClusterError as exc:      # what was written stays (and is indexed): run again to resume
+            summary = None
+            failure = str(exc)
         finally:
             bar.close()
         indexed = _index_saved(obj, ingestor.saved, ingestor.removed)
+    if summary is None:
+        raise click.ClickException(f"{failure} ({indexed} document(s) written and indexed; "
+                                   "run again to do the rest)")
     if as_json:
         click.echo(_dump({**summary.to_dict(), "indexed": indexed}))
     else:
         _print_summary(summary)
+        if summary.cluster_workers is not None:
+            click.echo(f"on the Dask cluster {cluster}: {summary.cluster_workers} worker(s)")
         click.echo(f"indexed: {indexed} document(s)")
 
 
