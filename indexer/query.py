@@ -147,6 +147,8 @@ def _split_words(query: wq.Query) -> wq.Query:
 
 
 def _terms(fieldname: str, values: list[str]) -> wq.Query:
+    if not values:                    # e.g. code:, or code:;  (separators only)
+        raise QueryError(f"the filter on {fieldname.split('_')[0]} needs a value")
     return wq.Or([wq.Term(fieldname, v) for v in values]) if len(values) > 1 else wq.Term(fieldname, values[0])
 
 

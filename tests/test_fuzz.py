@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from archive.extract import extract
@@ -74,6 +74,8 @@ def test_the_query_parser_accepts_or_refuses_with_a_message(parser, raw):
 @given(raw=query_text, filters=st.dictionaries(
     st.sampled_from(["code", "field", "stage", "type", "org", "clause", "year", "cert", "date"]),
     st.one_of(st.sampled_from(QUERY_PIECES), st.text(max_size=8)), max_size=3))
+@example(raw="审核", filters={"code": ","})           # found by this test: a filter of separators only
+@example(raw="NOT OR 管理评审", filters={})
 def test_searches_run_or_refuse_never_crash(sample_home, raw, filters):
     from indexer import build
     from indexer.search import SearchRequest, search
