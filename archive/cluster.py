@@ -55,6 +55,15 @@ def _allow_children() -> None:
         me._config["daemon"] = False     # the public setter refuses once the process has started
 
 
+def _child_environ(threads: int) -> None:
+    """The children's environment as a local pool's: a Dask nanny sets MALLOC_TRIM_THRESHOLD_ (glibc
+    then trims the heap at every large free: OCR, all large arrays, ran 3-4x slower) and one thread
+    for OpenMP, MKL and OpenBLAS. Only the children started after this see it."""
+    os.environ.pop("MALLOC_TRIM_THRESHOLD_", None)
+    for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        os.environ[name] = str(threads)
+
+
 def _worker_pool(slots: int, memory_mb: int, ocr_threads: int) -> Any:
     """This worker's pool of children (kept between tasks: OCR models load once per child)."""
     global _pool
@@ -62,6 +71,7 @@ def _worker_pool(slots: int, memory_mb: int, ocr_threads: int) -> Any:
     with _lock:
         if _pool is None or _pool[0] != key or not _pool[1].active:
             _allow_children()
+            _child_environ(ocr_threads)
             if _pool is not None:
                 _pool[1].stop()
             _pool = (key, new_pool(slots, memory_mb, ocr_threads, fresh=True))
