@@ -446,16 +446,18 @@ class Fts:
 PROFILE_FUNCS = (
     ("learn_org_names (every call)", "indexer/build.py", "learn_org_names"),
     ("parse query", "indexer/query.py", "parse"),
-    ("open searcher", "whoosh/index.py", "searcher"),
-    ("search_page (match, score, top 10)", "whoosh/searching.py", "search_page"),
-    ("matched_terms", "whoosh/searching.py", "matched_terms"),
+    ("match sets (bitsets)", "indexer/matchsets.py", "query"),
+    ("  term bitsets (postings read)", "indexer/matchsets.py", "term"),
+    ("  phrase checks", "indexer/matchsets.py", "phrase"),
+    ("ranking (BM25F over the set)", "indexer/matchsets.py", "top"),
+    ("  phrase check per document", "indexer/matchsets.py", "_phrase_at"),
+    ("Whoosh collector (fallback)", "indexer/search.py", "_top"),
     ("hit_document (catalogue)", "indexer/search.py", "hit_document"),
     ("stored fields of hits", "whoosh/searching.py", "fields"),
     ("snippets", "indexer/search.py", "snippets"),
     ("  postings for offsets", "indexer/search.py", "_char_offsets"),
-    ("count_facets", "indexer/search.py", "count_facets"),
-    ("  Results.docs (all matches)", "whoosh/searching.py", "docs"),
-    ("  unpack_facets", "indexer/schema.py", "unpack_facets"),
+    ("facet counts (popcounts)", "indexer/matchsets.py", "facets"),
+    ("  facet bitsets (once per searcher)", "indexer/matchsets.py", "_facet_bits"),
 )
 
 
