@@ -102,8 +102,13 @@ def open_index(directory: Path, analyzer: Analyzer | None = None, analyzer_name:
 
 def index_exists(directory: Path, analyzer_name: str = "jieba") -> bool:
     directory = Path(directory)
-    return (windex.exists_in(str(directory)) and _version_path(directory).exists()
-            and _version_path(directory).read_text().strip() == version(analyzer_name))
+    for attempt in range(5):
+        try:
+            return (windex.exists_in(str(directory)) and _version_path(directory).exists()
+                    and _version_path(directory).read_text().strip() == version(analyzer_name))
+        except FileNotFoundError:      # a writer swapped the table of contents while we read it
+            time.sleep(0.05 * (attempt + 1))
+    return windex.exists_in(str(directory))
 
 
 def writer(handle: IndexHandle, wait: float = 60.0, procs: int = 1) -> IndexWriter:

@@ -61,9 +61,11 @@ class AppState:
         return store
 
     def index(self) -> build.IndexHandle:
-        """The search index; rebuilt from the catalogue if it went missing or stale meanwhile."""
+        """The search index (built from the catalogue first if this process found none)."""
         with self._lock:
-            if self._handle is None or not build.index_exists(self.home.index_dir):
+            # Checked once per process, not per request: a writer committing meanwhile replaces
+            # the index's table of contents, and reading it mid-swap raised FileNotFoundError.
+            if self._handle is None:
                 if not build.index_exists(self.home.index_dir):
                     build.reindex(self.catalog(), self.home.index_dir)
                 self._handle = build.open_index(self.home.index_dir)
