@@ -312,10 +312,9 @@ def _line_edges(image: np.ndarray) -> list[dict[str, Any]]:
 def ruled_tables(image: np.ndarray, pieces: list[_Piece]) -> list[list[list[str]]]:
     """Ruled tables of the (upright, straightened) page image, with the OCR'd pieces of text put
     into the cells their middles fall in; rows of cell strings as `archive.tables` gives them."""
-    from pdfplumber.table import (Table as _PlumberTable, cells_to_tables, edges_to_intersections,
-                                  intersections_to_cells, merge_edges)
+    from pdfplumber.table import edges_to_intersections, intersections_to_cells, merge_edges
 
-    from .tables import MAX_INTERSECTIONS, join_lines
+    from .tables import MAX_INTERSECTIONS, tables_from_cells
 
     edges = _line_edges(image)
     if len(edges) < 4:
@@ -325,23 +324,12 @@ def ruled_tables(image: np.ndarray, pieces: list[_Piece]) -> list[list[list[str]
     intersections = edges_to_intersections(edges, tol, tol)
     if len(intersections) > MAX_INTERSECTIONS:
         return []
-    tables = []
-    for group in cells_to_tables(intersections_to_cells(intersections)):
-        rows = []
-        for row in _PlumberTable(None, group).rows:
-            texts = []
-            for cell in row.cells:
-                if cell is None:
-                    texts.append("")
-                    continue
-                x0, top, x1, bottom = cell
-                inside = [p for p in pieces if x0 <= (p.x0 + p.x1) / 2 <= x1 and top <= p.yc <= bottom]
-                texts.append(join_lines(normalise("\n".join(assemble(inside)))))
-            if any(texts):
-                rows.append(texts)
-        if len(rows) > 1:
-            tables.append(rows)
-    return tables
+
+    def text_of(cell: tuple[float, float, float, float]) -> str:
+        x0, top, x1, bottom = cell
+        return "\n".join(assemble([p for p in pieces if x0 <= (p.x0 + p.x1) / 2 <= x1 and top <= p.yc <= bottom]))
+
+    return tables_from_cells(intersections_to_cells(intersections), text_of, min_rows=2)
 
 
 # -- when to read a page ---------------------------------------------------------------------

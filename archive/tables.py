@@ -8,7 +8,7 @@ The result has pdfplumber's shape (rows of cell strings) at a small fraction of 
 from __future__ import annotations
 
 import ctypes
-from typing import Any
+from typing import Any, Callable
 
 import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
@@ -120,23 +120,27 @@ def page_tables(page: pdfium.PdfPage, textpage: pdfium.PdfTextPage) -> list[Tabl
     intersections = edges_to_intersections(edges, 1, 1)
     if len(intersections) > MAX_INTERSECTIONS:
         return []
-    cells = intersections_to_cells(intersections)
     height = page.get_height()
+
+    def text_of(cell: tuple[float, float, float, float]) -> str:
+        x0, top, x1, bottom = cell
+        return textpage.get_text_bounded(left=x0, bottom=height - bottom, right=x1, top=height - top)
+
+    return tables_from_cells(intersections_to_cells(intersections), text_of)
+
+
+def tables_from_cells(cells: list, text_of: Callable[[tuple[float, float, float, float]], str],
+                      min_rows: int = 1) -> list[Table]:
+    """pdfplumber's grouping of ruled cells into tables and rows, each cell's raw text (from
+    `text_of(x0, top, x1, bottom)`: the text layer, or OCR'd pieces) normalised and joined; rows
+    with no text dropped, tables with fewer than `min_rows` rows left out."""
     tables = []
     for group in cells_to_tables(cells):
         rows = []
         for row in _PlumberTable(None, group).rows:
-            texts = []
-            for cell in row.cells:
-                if cell is None:
-                    texts.append("")
-                    continue
-                x0, top, x1, bottom = cell
-                raw = textpage.get_text_bounded(left=x0, bottom=height - bottom, right=x1,
-                                                top=height - top)
-                texts.append(join_lines(normalise(raw)))
+            texts = ["" if cell is None else join_lines(normalise(text_of(cell))) for cell in row.cells]
             if any(texts):
                 rows.append(texts)
-        if rows:
+        if len(rows) >= min_rows:
             tables.append(rows)
     return tables
