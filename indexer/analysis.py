@@ -69,7 +69,7 @@ from typing import Iterator
 
 from whoosh.analysis import Token, Tokenizer
 
-__all__ = ["JiebaTokenizer", "index_analyzer", "query_analyzer", "tokens", "ensure_jieba",
+__all__ = ["JiebaTokenizer", "JiebaPairTokenizer", "pair_term", "pair_analyzer", "index_analyzer", "query_analyzer", "tokens", "ensure_jieba",
            "normalise_chars", "clear_caches", "on_clear", "FUNCTION_WORDS", "ANALYZER_VERSION"]
 
 # Bump when the tokens this module produces change; the schema version should include it together
@@ -421,16 +421,7 @@ class JiebaTokenizer(Tokenizer):
             yield t
             return
         stacked = (self.segmode or ("query" if mode == "query" else "index")) == "index"
-        # The body is indexed twice (with positions, and as `bodyf` without them): the same
-        # string object in a row is segmented once.
-        memo = _memo.__dict__
-        if memo.get("value") is value and memo.get("key") == (stacked, self.decompose_from, self.gap,
-                                                                self.join_lines):
-            spans = memo["spans"]
-        else:
-            spans = list(self.spans(value, stacked))
-            memo.update(value=value, key=(stacked, self.decompose_from, self.gap, self.join_lines),
-                        spans=spans)
+        spans = self._memo_spans(value, stacked)
         for text, pos, start, end in spans:
             t.text = text
             t.boost = 1.0
@@ -443,6 +434,17 @@ class JiebaTokenizer(Tokenizer):
                 t.startchar = start_char + start
                 t.endchar = start_char + end
             yield t
+
+    def _memo_spans(self, value: str, stacked: bool) -> list[tuple[str, int, int, int]]:
+        """`spans`, remembered for the last string: the body is indexed three times (with
+        positions, `bodyf` without, `bodyp` as word pairs) and segmented once."""
+        memo = _memo.__dict__
+        key = (stacked, self.decompose_from, self.gap, self.join_lines)
+        if memo.get("value") is value and memo.get("key") == key:
+            return memo["spans"]
+        spans = list(self.spans(value, stacked))
+        memo.update(value=value, key=key, spans=spans)
+        return spans
 
     def spans(self, value: str, stacked: bool) -> Iterator[tuple[str, int, int, int]]:
         """(token text, position, start, end) with offsets into `value`, in position order."""
@@ -488,6 +490,46 @@ class JiebaTokenizer(Tokenizer):
                     yield (text, pos, a + shifts[bisect.bisect_right(starts, a) - 1],
                            b + shifts[bisect.bisect_right(starts, b - 1) - 1])
             pos = base + layout[-1][1]
+
+
+class JiebaPairTokenizer(JiebaTokenizer):
+    """Every pair of words at consecutive positions, as one token `"x y"` (`pair_term`): the
+    body's pair field. A two-word phrase is then one term lookup instead of a check of positions
+    in every document holding both words (exact: a phrase matches where its first word is at some
+    position and its second at the next, stacked words included, and each such pair is a term).
+    Longer phrases AND their pairs before positions are checked. No positions or offsets."""
+
+    def __call__(self, value, positions=False, chars=False, keeporiginal=False, removestops=True,
+                 start_pos=0, start_char=0, tokenize=True, mode="", **kwargs) -> Iterator[Token]:
+        t = Token(False, False, removestops=removestops, mode=mode, **kwargs)
+        stacked = (self.segmode or ("query" if mode == "query" else "index")) == "index"
+        for pair in self.pairs(value, stacked):
+            t.text = pair
+            t.boost = 1.0
+            t.stopped = False
+            yield t
+
+    def pairs(self, value: str, stacked: bool = True) -> set[str]:
+        """The distinct pair terms of a text."""
+        at: dict[int, list[str]] = {}
+        for text, pos, _, _ in self._memo_spans(value, stacked):
+            at.setdefault(pos, []).append(text)
+        out: set[str] = set()
+        for pos, firsts in at.items():
+            seconds = at.get(pos + 1)
+            if seconds:
+                out.update(pair_term(first, second) for first in firsts for second in seconds)
+        return out
+
+
+def pair_term(first: str, second: str) -> str:
+    """The pair field's term for two words at consecutive positions (tokens never hold a blank)."""
+    return first + " " + second
+
+
+def pair_analyzer() -> JiebaPairTokenizer:
+    """The analyzer of the body's pair field (stacked words when indexing, parts in queries)."""
+    return JiebaPairTokenizer(segmode=None)
 
 
 def index_analyzer() -> JiebaTokenizer:

@@ -167,11 +167,13 @@ def update(catalog: Catalog, handle: IndexHandle, ids: list[str], remove: Iterab
         return 0
     learn_org_names(catalog)
     w = writer(handle, wait, procs)
+    names = set(handle.index.schema.names())
     try:
         for doc_id in remove:
             w.delete_by_term("id", doc_id)
         count = 0
         for record in _records(catalog, ids):
+            record = {k: v for k, v in record.items() if k in names}   # baselines lack `bodyp`
             if new:
                 w.add_document(**record)
             else:

@@ -11,13 +11,13 @@ from bisect import bisect_right
 from dataclasses import dataclass, field
 from typing import Any
 
-from whoosh import query as wq
 from whoosh.searching import Searcher
 
 from archive.catalog import Catalog
 
 from .build import IndexHandle, learn_org_names
-from .search import parser_for, searcher_for
+from .matchsets import for_searcher
+from .search import matched_words, parser_for, searcher_for
 
 
 @dataclass
@@ -56,12 +56,16 @@ def matched_spans(handle: IndexHandle, catalog: Catalog, doc_id: str, q: str) ->
     if not parsed.text:
         return [], []
     with searcher_for(handle) as searcher:
+        docnum = searcher.document_number(id=doc_id)
+        if docnum is None:
+            return [], []
+        sets = for_searcher(searcher)
+        # the match sets restricted to this one document: no walk over every other match
         for candidate in filter(None, (parsed.query, parsed.loose)):
-            results = searcher.search(candidate, filter=wq.Term("id", doc_id), limit=1, terms=True)
-            if results.scored_length():
-                hit = results[0]
-                words = {t for f, t in results.matched_terms() if f == "body"}
-                return _spans(searcher, hit.docnum, words), list(hit.get("page_starts") or [0])
+            if sets.query(candidate, within=1 << docnum):
+                words = matched_words(candidate, sets, [docnum])
+                starts = searcher.stored_fields(docnum).get("page_starts") or [0]
+                return _spans(searcher, docnum, words), list(starts)
     return [], []
 
 

@@ -4,10 +4,12 @@ Whoosh finds the set of matching documents by walking its matchers one document 
 `search(..., terms=True)` walks it three times: to score, to count, to list for the facets). At
 100,000 documents a common word matches tens of thousands of them, which costs seconds in Python.
 Here a query's match set is computed as a Python int used as a bitset over global document numbers:
-each term's posting list is read block by block (its ids only), and/or/not are integer operations,
-and facet counts are popcounts of the match set against one bitset per facet value, built once per
-searcher. Phrases are checked on the documents that hold all their words, from the positions in
-the postings, with the rarest word first.
+each term's posting list is decoded into numpy arrays (ids, weights) straight from Whoosh's blocks,
+once per segment and process (`SegmentCache`), and/or/not are integer operations; facet counts are
+popcounts of the match set against one bitset per facet value; the BM25F ranking is array
+arithmetic over the postings. Two-word phrases of the body are one lookup in the pair field
+(`bodyp`); longer ones AND their pairs, then check positions in the documents left, rarest word
+first.
 
 `MatchSets(searcher)` is kept per searcher (`for_searcher`); it caches the bitsets of recent terms.
 Anything this module does not know how to evaluate falls back to Whoosh's own matcher, so the sets
@@ -17,21 +19,25 @@ from __future__ import annotations
 
 import heapq
 import re
+import threading
 from collections import OrderedDict
 from itertools import accumulate
 from pickle import loads
 from typing import Iterable
 
+import numpy as np
 from whoosh import query as wq
 from whoosh.codec.whoosh3 import W3LeafMatcher
 from whoosh.matching import NullMatcher, WrappingMatcher
 from whoosh.searching import Searcher
 from whoosh.util.numeric import byte_to_length
 
+from .analysis import pair_term
 from .schema import unpack_facets
 
 SINGLE_CHECKS = 24        # phrase checks document by document before checking the rest at once
 TERM_CACHE = 512          # term bitsets kept per searcher (a 100k-document bitset is 12.5 kB)
+SEGMENT_CACHE_BYTES = 256 << 20    # decoded postings, lengths, facets kept per process (all searchers)
 _ONE = re.compile(b"\x01")
 # byte → the 8 bytes (0 or 1) of its bits, least significant first: bitset → one byte per document
 _EXPAND = [bytes((b >> i) & 1 for i in range(8)) for b in range(256)]
@@ -51,9 +57,69 @@ def bytemap(bits: int, size: int) -> bytes:
     return b"".join([_EXPAND[b] for b in raw])[:size]
 
 
+def from_mask(mask: np.ndarray) -> int:
+    """The bitset of a boolean array over document numbers."""
+    return int.from_bytes(np.packbits(mask, bitorder="little").tobytes(), "little")
+
+
+def to_mask(bits: int, size: int) -> np.ndarray:
+    """A boolean array over document numbers from a bitset."""
+    raw = np.frombuffer(bits.to_bytes((size >> 3) + 1, "little"), dtype=np.uint8)
+    return np.unpackbits(raw, bitorder="little")[:size].view(bool)
+
+
 def docnums(bits: int, size: int) -> list[int]:
     """The document numbers in a bitset, ascending."""
     return [m.start() for m in _ONE.finditer(bytemap(bits, size))]
+
+
+class SegmentCache:
+    """What was decoded from a segment, shared by every searcher of the process and kept across
+    refreshes: a segment never changes once written (deletions are read per searcher), so after
+    an upload's commit only the new small segment is read again, not the whole index. Entries are
+    keyed by the segment's id; least recently used ones go beyond `limit` bytes."""
+
+    def __init__(self, limit: int = SEGMENT_CACHE_BYTES):
+        self.limit = limit
+        self._lock = threading.Lock()
+        self._items: OrderedDict[tuple, tuple[object, int]] = OrderedDict()
+        self._bytes = 0
+
+    def get(self, key: tuple, make):
+        """The cached value of `key`, or `make()` (computed outside the lock) kept as it."""
+        with self._lock:
+            found = self._items.get(key)
+            if found is not None:
+                self._items.move_to_end(key)
+                return found[0]
+        value = make()
+        size = _nbytes(value)
+        with self._lock:
+            if key not in self._items:
+                self._items[key] = (value, size)
+                self._bytes += size
+                while self._bytes > self.limit and len(self._items) > 1:
+                    _, (_, dropped) = self._items.popitem(last=False)
+                    self._bytes -= dropped
+        return value
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+            self._bytes = 0
+
+
+def _nbytes(value) -> int:
+    if isinstance(value, np.ndarray):
+        return value.nbytes
+    if isinstance(value, (tuple, list)):
+        return sum(_nbytes(v) for v in value) + 64
+    if isinstance(value, dict):
+        return sum(_nbytes(v) + 64 for v in value.values())
+    return 64
+
+
+segment_cache = SegmentCache()
 
 
 class MatchSets:
@@ -67,8 +133,9 @@ class MatchSets:
         self.all = (1 << self.size) - 1
         self.live = self.all & ~bits_of(deleted, self.size) if deleted else self.all
         self._terms: OrderedDict[tuple[str, bytes], int] = OrderedDict()
+        self._segids = [_segment_key(r) for r, _ in self.leaves]
         self._phrases: dict[tuple, tuple[int, int]] = {}    # phrase → (matched, checked) bitsets
-        self._norm_cache: dict[tuple, list[float]] = {}
+        self._norm_cache: dict[tuple, np.ndarray] = {}
         self._facets: list[tuple[str, str, int]] | None = None
 
     # -- terms and queries ------------------------------------------------------------------------
@@ -82,37 +149,34 @@ class MatchSets:
         if bits is not None:
             self._terms.move_to_end(key)
             return bits
-        ba = bytearray((self.size >> 3) + 1)
-        for m, off in self._postings(fieldname, btext):
-            if isinstance(m, W3LeafMatcher):
-                while m.is_active():
-                    m._read_ids()
-                    for d in m._ids:
-                        d += off
-                        ba[d >> 3] |= 1 << (d & 7)
-                    m._next_block()
-            else:
-                for d in m.all_ids():
-                    d += off
-                    ba[d >> 3] |= 1 << (d & 7)
-        bits = int.from_bytes(ba, "little")
+        ids, _ = self.postings(fieldname, btext)
+        mask = np.zeros(self.size, dtype=bool)
+        mask[ids] = True
+        bits = from_mask(mask)
         self._terms[key] = bits
         if len(self._terms) > TERM_CACHE:
             self._terms.popitem(last=False)
         return bits
 
-    def _postings(self, fieldname: str, btext: bytes):
-        """(raw matcher, offset) of a term in each segment that has it, deletions included.
-        Body words are read from `bodyf` (no positions) when the index has it."""
-        if fieldname == "body" and "bodyf" in self.searcher.schema:
-            fieldname = "bodyf"
-        for reader, off in self.leaves:
-            if (fieldname, btext) not in reader:
+    def postings(self, fieldname: str, btext: bytes) -> tuple[np.ndarray, np.ndarray]:
+        """Global document numbers (ascending) and weights of a term's postings in every segment,
+        deletions included. Each segment's part is decoded once per process (`segment_cache`),
+        so that ranking and match sets are array operations, not a Python loop per posting."""
+        real = "bodyf" if fieldname == "body" and "bodyf" in self.searcher.schema else fieldname
+        id_parts: list[np.ndarray] = []
+        weight_parts: list[np.ndarray] = []
+        for (reader, off), segid in zip(self.leaves, self._segids):
+            if (real, btext) not in reader:
                 continue
-            m = reader.postings(fieldname, btext)
-            if not isinstance(m, W3LeafMatcher) and type(m).__name__ == "FilterMatcher":
-                m = m.child                               # deletions: `query` removes them
-            yield m, off
+            ids, weights = segment_cache.get((segid, "postings", real, btext),
+                                             lambda: _segment_postings(reader, real, btext))
+            id_parts.append(ids + off if off else ids)
+            weight_parts.append(weights)
+        if not id_parts:
+            return np.zeros(0, np.int32), np.zeros(0, np.float64)
+        if len(id_parts) == 1:
+            return id_parts[0], weight_parts[0]
+        return np.concatenate(id_parts), np.concatenate(weight_parts)
 
     # -- ranking ----------------------------------------------------------------------------------
 
@@ -128,68 +192,72 @@ class MatchSets:
         if type(weighting).__name__ != "BM25F":
             return None
         constant = sum(boost for fieldname, _, boost, _ in leaves if fieldname is None)
-        scores: dict[int, float] = {}
+        size = self.size
+        scores = np.zeros(size)
+        touched = np.zeros(size, dtype=bool)
         # A phrase's words score where the phrase matched. An OR's phrase alternative was checked
         # only where the plain word did not match (`_eval`); elsewhere its words' scores are kept
         # apart (`pending`) and the phrase is checked, document by document, only for documents
         # that could still enter the top with them (an exact threshold, as in max-score pruning).
-        pending: dict[tuple, dict[int, float]] = {}
-        maps: dict[tuple, tuple[bytes, bytes | None]] = {}
+        pending: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}
+        maps: dict[tuple, tuple[np.ndarray, np.ndarray | None]] = {}
         for fieldname, btext, boost, phrase in leaves:
             if fieldname is None:
                 continue
             if phrase not in maps:
                 if phrase is None:
-                    maps[phrase] = (bytemap(allowed, self.size), None)
+                    maps[phrase] = (to_mask(allowed, size), None)
                 else:
                     bits, checked = self._phrases.get(phrase, (0, 0))
-                    maps[phrase] = (bytemap(allowed & bits, self.size),
-                                    bytemap(allowed & ~checked, self.size) if allowed & ~checked else None)
+                    maps[phrase] = (to_mask(allowed & bits, size),
+                                    to_mask(allowed & ~checked, size) if allowed & ~checked else None)
             known, unknown = maps[phrase]
             field = self.searcher.schema[fieldname]
+            ids, weights = self.postings(fieldname, btext)
             if field.scorable:
                 idf = self.searcher.idf(fieldname, btext)
                 k1 = weighting.K1
                 norms = self._norms(fieldname, weighting._field_B.get(fieldname, weighting.B), k1)
-                factor = boost * idf * (k1 + 1)
+                # the same operations, in the same order, as Whoosh's BM25F (equal scores)
+                contribution = (boost * idf * (k1 + 1)) * weights / (weights + norms[ids])
             else:
-                norms, factor = None, boost
-            later = pending.setdefault(phrase, {}) if unknown is not None else None
-            for m, off in self._postings(fieldname, btext):
-                for ids, weights in _blocks(m):
-                    for d, w in zip(ids, weights):
-                        g = d + off
-                        if known[g]:
-                            target = scores
-                        elif later is not None and unknown[g]:
-                            target = later
-                        else:
-                            continue
-                        target[g] = target.get(g, 0.0) + (factor * w if norms is None
-                                                          else factor * w / (w + norms[g]))
-        if not any(pending.values()):
-            return heapq.nlargest(limit, ((v + constant, d) for d, v in scores.items()),
-                                  key=lambda x: (x[0], -x[1]))
-        bound: dict[int, float] = dict(scores)
-        for extra in pending.values():
-            for g, v in extra.items():
-                bound[g] = bound.get(g, 0.0) + v
+                contribution = boost * weights
+            here = known[ids]
+            scores[ids[here]] += contribution[here]
+            touched[ids[here]] = True
+            if unknown is not None:
+                sums, seen = pending.get(phrase) or pending.setdefault(
+                    phrase, (np.zeros(size), np.zeros(size, dtype=bool)))
+                later = unknown[ids] & ~here
+                sums[ids[later]] += contribution[later]
+                seen[ids[later]] = True
+        if not any(seen.any() for _, seen in pending.values()):
+            candidates = np.flatnonzero(touched)
+            return _best(candidates, scores[candidates] + constant, limit)
+        bound = scores.copy()
+        anyone = touched.copy()
+        for sums, seen in pending.values():
+            bound += sums
+            anyone |= seen
+        candidates = np.flatnonzero(anyone)
+        order = np.lexsort((candidates, -bound[candidates]))
+        ordered, uppers = candidates[order], bound[candidates][order]
         best: list[tuple[float, int]] = []           # a min-heap of (score, -docnum)
-        ordered = sorted(bound.items(), key=lambda kv: (-kv[1], kv[0]))
-        verified: dict[tuple, bytes] | None = None    # after too many single checks: all at once
-        for i, (g, upper) in enumerate(ordered):
+        verified: dict[tuple, np.ndarray] | None = None    # after too many single checks: all at once
+        for i in range(len(ordered)):
+            g, upper = int(ordered[i]), float(uppers[i])
             if len(best) >= limit and upper < best[0][0]:
                 break
             if verified is None and i >= SINGLE_CHECKS:
                 floor = best[0][0] if len(best) >= limit else float("-inf")
-                rest = bits_of((h for h, u in ordered[i:] if u >= floor), self.size)
-                verified = {phrase: bytemap(self.phrase(phrase[0], list(phrase[1]), rest), self.size)
+                rest = ordered[i:][uppers[i:] >= floor]
+                verified = {phrase: to_mask(self.phrase(phrase[0], list(phrase[1]), bits_of(rest, size)), size)
                             for phrase in pending}
-            score = scores.get(g, 0.0)
-            for phrase, extra in pending.items():
-                if g in extra and (verified[phrase][g] if verified is not None
-                                   else self._phrase_at(phrase[0], list(phrase[1]), g)):
-                    score += extra[g]
+            score = float(scores[g])
+            for phrase, (sums, seen) in pending.items():
+                if seen[g] and (verified[phrase][g] if verified is not None
+                                else self._phrase_at(phrase[0], list(phrase[1]), g)):
+                    score += float(sums[g])
             item = (score, -g)
             if len(best) < limit:
                 heapq.heappush(best, item)
@@ -221,7 +289,7 @@ class MatchSets:
                 return False
         return True
 
-    def _norms(self, fieldname: str, b: float, k1: float) -> list[float]:
+    def _norms(self, fieldname: str, b: float, k1: float) -> np.ndarray:
         """K1 * (1 - B + B * length / average length) of every document for one field (the part of
         BM25's denominator that depends on the document), from the lengths Whoosh stores."""
         key = (fieldname, b, k1)
@@ -229,15 +297,12 @@ class MatchSets:
         if cached is not None:
             return cached
         avg = self.searcher.avg_field_length(fieldname) or 1
-        table = [k1 * ((1 - b) + b * (byte_to_length(i) if i else 1) / avg) for i in range(256)]
-        norms: list[float] = []
-        for reader, _ in self.leaves:
-            column = _length_column(reader, fieldname)
-            n = reader.doc_count_all()
-            if column is None:
-                norms.extend([table[0]] * n)
-            else:
-                norms.extend(table[v] for v in column)
+        table = np.array([k1 * ((1 - b) + b * (byte_to_length(i) if i else 1) / avg) for i in range(256)])
+        parts: list[np.ndarray] = []
+        for (reader, _), segid in zip(self.leaves, self._segids):
+            lengths = segment_cache.get((segid, "lengths", fieldname), lambda: _segment_lengths(reader, fieldname))
+            parts.append(table[lengths])
+        norms = np.concatenate(parts) if parts else np.zeros(0)
         self._norm_cache[key] = norms
         return norms
 
@@ -292,6 +357,8 @@ class MatchSets:
         elif q is wq.NullQuery or isinstance(q, type(wq.NullQuery)):
             return 0
         elif isinstance(q, wq.Phrase) and q.slop == 1:
+            if len(q.words) == 2 and self._pairs(q.fieldname, list(q.words)) is not None:
+                mask = self.all            # one term lookup: known for every document
             bits = self.phrase(q.fieldname, list(q.words), mask)
             key = (q.fieldname, tuple(q.words))
             old_bits, old_checked = self._phrases.get(key, (0, 0))
@@ -314,7 +381,12 @@ class MatchSets:
             return 0
         if len(btexts) == 1:
             return self.term(fieldname, btexts[0])
+        pairs = self._pairs(fieldname, words)
+        if pairs is not None and len(words) == 2:
+            return pairs                   # exact: the pair field holds every adjacent pair
         cand = self.all if mask is None else mask
+        if pairs is not None:
+            cand &= pairs
         for bt in btexts:
             cand &= self.term(fieldname, bt)
             if not cand:
@@ -346,6 +418,19 @@ class MatchSets:
             allowed = bytemap(bits_of(starts, self.size), self.size)
         return bits_of(starts or (), self.size)
 
+    def _pairs(self, fieldname: str, words: list[str]) -> int | None:
+        """The documents holding every adjacent pair of a phrase's words (`bodyp`), or None when
+        the field has no pair field. Exact for two words; a superset for more (the pairs may
+        occur apart), which the position check then narrows."""
+        if fieldname != "body" or "bodyp" not in self.searcher.schema:
+            return None
+        bits = self.all
+        for first, second in zip(words, words[1:]):
+            bits &= self.term("bodyp", pair_term(first, second))
+            if not bits:
+                break
+        return bits
+
     # -- facets -----------------------------------------------------------------------------------
 
     def facets(self, bits: int, names: Iterable[str]) -> dict[str, dict[str, int]]:
@@ -361,16 +446,74 @@ class MatchSets:
         return {name: dict(sorted(c.items(), key=lambda kv: (-kv[1], kv[0]))) for name, c in counts.items()}
 
     def _facet_bits(self) -> list[tuple[str, str, int]]:
-        column = self.searcher.reader().column_reader("facets")
-        members: dict[tuple[str, str], list[int]] = {}
-        unpacked: dict[bytes, list] = {}
-        for docnum, raw in enumerate(column):
-            pairs = unpacked.get(raw)
-            if pairs is None:
-                pairs = unpacked[raw] = [members.setdefault(p, []) for p in unpack_facets(raw)]
-            for lst in pairs:
-                lst.append(docnum)
-        return [(name, value, bits_of(docs, self.size)) for (name, value), docs in members.items()]
+        """One bitset per facet value, from each segment's members (decoded once per process)."""
+        members: dict[tuple[str, str], list[np.ndarray]] = {}
+        for (reader, off), segid in zip(self.leaves, self._segids):
+            local = segment_cache.get((segid, "facets"), lambda: _segment_facets(reader))
+            for value, docs in local.items():
+                members.setdefault(value, []).append(docs + off)
+        out = []
+        for (name, value), parts in members.items():
+            mask = np.zeros(self.size, dtype=bool)
+            for docs in parts:
+                mask[docs] = True
+            out.append((name, value, from_mask(mask)))
+        return out
+
+
+def _segment_key(reader) -> tuple:
+    """A segment's identity for the cache (its random id, and its size as a guard)."""
+    segment = reader.segment() if hasattr(reader, "segment") else None
+    if segment is None:
+        return ("reader", id(reader))
+    return (segment.segment_id(), reader.doc_count_all())
+
+
+def _segment_postings(reader, fieldname: str, btext: bytes) -> tuple[np.ndarray, np.ndarray]:
+    """A term's postings in one segment: local ids (int32) and weights, all blocks decoded."""
+    m = reader.postings(fieldname, btext)
+    if not isinstance(m, W3LeafMatcher) and type(m).__name__ == "FilterMatcher":
+        m = m.child                               # deletions: `query` removes them
+    id_parts, weight_parts = [], []
+    for ids, weights in _block_arrays(m):
+        id_parts.append(ids)
+        weight_parts.append(weights)
+    if not id_parts:
+        return np.zeros(0, np.int32), np.zeros(0, np.float64)
+    return np.concatenate(id_parts).astype(np.int32), np.concatenate(weight_parts)
+
+
+def _segment_lengths(reader, fieldname: str) -> np.ndarray:
+    """The stored length bytes of a field for every document of one segment (0: unknown)."""
+    column = _length_column(reader, fieldname)
+    n = reader.doc_count_all()
+    if column is None:
+        return np.zeros(n, dtype=np.uint8)
+    return np.fromiter(column, dtype=np.uint8, count=n)
+
+
+def _segment_facets(reader) -> dict[tuple[str, str], np.ndarray]:
+    """(facet, value) → local document numbers, from one segment's packed facet column."""
+    column = reader.column_reader("facets")
+    members: dict[tuple[str, str], list[int]] = {}
+    unpacked: dict[bytes, list] = {}
+    for docnum, raw in enumerate(column):
+        lists = unpacked.get(raw)
+        if lists is None:
+            lists = unpacked[raw] = [members.setdefault(p, []) for p in unpack_facets(raw)]
+        for lst in lists:
+            lst.append(docnum)
+    return {value: np.array(docs, dtype=np.int32) for value, docs in members.items()}
+
+
+def _best(candidates: np.ndarray, values: np.ndarray, limit: int) -> list[tuple[float, int]]:
+    """The `limit` best (score, document number) pairs: highest score first, then lowest number."""
+    if len(candidates) > limit:
+        kth = np.partition(values, len(values) - limit)[len(values) - limit]
+        keep = values >= kth
+        candidates, values = candidates[keep], values[keep]
+    order = np.lexsort((candidates, -values))[:limit]
+    return [(float(values[i]), int(candidates[i])) for i in order]
 
 
 def _cost(q: wq.Query) -> int:
@@ -427,6 +570,29 @@ def _blocks(m) -> Iterable[tuple]:
             weights.append(m.weight())
             m.next()
         yield ids, weights
+
+
+def _block_arrays(m) -> Iterable[tuple[np.ndarray, np.ndarray]]:
+    """(segment-local ids, weights) of each block of a raw matcher's postings as arrays. Reads
+    Whoosh's block tuple directly (ids delta-coded from 0 in each block; weights a tuple, one float
+    for the whole block, or None for 1.0) instead of its per-posting accessors."""
+    if isinstance(m, W3LeafMatcher) and not m._byteids:
+        while m.is_active():
+            if m._data is None:
+                m._read_data()
+            raw_ids, raw_weights = m._data[0], m._data[1]
+            ids = np.cumsum(np.array(raw_ids, dtype=np.int64))
+            if raw_weights is None:
+                weights = np.ones(len(ids))
+            elif isinstance(raw_weights, float):
+                weights = np.full(len(ids), raw_weights)
+            else:
+                weights = np.array(raw_weights, dtype=np.float64)
+            yield ids, weights
+            m._next_block()
+    else:
+        for ids, weights in _blocks(m):
+            yield np.array(ids, dtype=np.int64), np.array(weights, dtype=np.float64)
 
 
 def _length_column(reader, fieldname: str):

@@ -31,6 +31,9 @@ from .schema import BOOSTS, TEXT_FIELDS
 MAX_QUERY_CHARS = 400
 FILTERS = ("code", "field", "stage", "type", "clause", "org", "year", "cert", "date")
 _FILTER_RE = re.compile(rf"(?<![\w:])({'|'.join(FILTERS)}):(\"[^\"]*\"|\S+)", re.I)
+_EMPTY_FILTER_RE = re.compile(rf"(?<![\w:])({'|'.join(FILTERS)}):(?=\s|$)", re.I)
+# letters and digits run together (F0A199, ck6140): one identifier, though the analyzer splits it
+_IDENTIFIER_RE = re.compile(r"(?<![\w.])(?=[a-z]*\d)(?=\d*[a-z])[a-z0-9]{3,}(?![\w.])", re.I)
 _CODE_RE = re.compile(r"^\d{2}(?:\.\d{2}){0,2}$")
 _CLAUSE_RE = re.compile(r"^(?:A\.)?\d{1,2}(?:\.\d{1,2}){0,3}$")
 _TYPE_NAMES = {"申请": "application", "申请书": "application", "评审": "contract_review",
@@ -38,6 +41,11 @@ _TYPE_NAMES = {"申请": "application", "申请书": "application", "评审": "c
                "检查单": "checklist", "签到": "attendance", "文审": "document_review",
                "不符合": "ncr", "不符合报告": "ncr", "观察项": "observation", "报告": "audit_report",
                "审核报告": "audit_report", "决定": "decision", "证书": "certificate", "其他": "other"}
+
+
+_EXAMPLES = {"code": "code:17.10", "field": "field:QMS", "stage": "stage:监一", "type": "type:ncr",
+             "clause": "clause:8.5", "org": "org:宁波恒达", "year": "year:2023",
+             "cert": "cert:03410Q10286R0S", "date": "date:2023-01-01..2023-06-30"}
 
 
 class QueryError(ValueError):
@@ -184,6 +192,10 @@ class QueryParser:
             pairs.append((m.group(1).lower(), m.group(2).strip('"')))
             return " "
         text = _FILTER_RE.sub(take, text).strip()
+        empty = _EMPTY_FILTER_RE.search(text)
+        if empty:
+            name = empty.group(1).lower()
+            raise QueryError(f"the filter {name}: needs a value (e.g. {_EXAMPLES[name]})")
         for name, value in (extra or {}).items():
             if value not in (None, ""):
                 pairs.append((name, normalise(str(value))))
@@ -210,13 +222,18 @@ class QueryParser:
         if text.strip():
             if '"' in text and parser is self.text_parser:
                 parser = self.exact_parser
+            quoted = '"' in text
+            if parser is self.loose_parser and not quoted:
+                # "any of the words" is about the words typed, not the letter and digit runs the
+                # analyzer cuts an identifier into (F0A199 → f | 0 | a | 199 would match anything)
+                text = _IDENTIFIER_RE.sub(lambda m: f'"{m.group(0)}"', text)
             try:
                 query = parser.parse(text)
             except (IndexError, ValueError, TypeError) as exc:   # Whoosh's parser on operator soup
                 raise QueryError(f"the query cannot be read (check AND, OR, NOT and brackets): {text!r}") from exc
             if query is wq.NullQuery:
                 raise QueryError(f"nothing to search for in {text!r}")
-            if '"' not in text:
+            if not quoted:
                 # A quoted phrase means these very words: no synonyms, no re-splitting.
                 query = _split_words(query)
                 for fieldname in TEXT_FIELDS:

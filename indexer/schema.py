@@ -1,8 +1,8 @@
 """The Whoosh schema, its version, and the mapping from a catalogue document to an index record.
 
 Text fields (title, org, findings, body) use the jieba analyzer; `bodyf` holds the body's words
-once more without positions, for cheap matching and scoring (the analyzer segments the same text
-once for both). Codes, clauses and certificate numbers are not text: each has an exact field and
+once more without positions, for cheap matching and scoring, and `bodyp` the pairs of words at
+consecutive positions, for phrases (the analyzer segments the same text once for all three). Codes, clauses and certificate numbers are not text: each has an exact field and
 a field holding every prefix (`17.10.02` → 17, 17.10, 17.10.02), so `code:17.10` is one term
 lookup. Facet values are packed
 into one column per document, read without touching stored fields.
@@ -15,7 +15,7 @@ import hashlib
 from datetime import datetime
 from typing import Any
 
-from whoosh import columns, fields
+from whoosh import columns, fields, formats
 from whoosh.analysis import Analyzer
 
 from archive.catalog import org_key
@@ -25,7 +25,7 @@ from archive.models import Document
 
 from . import analysis, dictionary
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 # BM25F field weights (applied by the query parser): where a word appears says how much the
 # document is about it. `kind` holds the names of the document's type and stage, `scope` its
 # scope wording and the names of its specialty codes.
@@ -55,6 +55,20 @@ def version(analyzer_name: str = "jieba") -> str:
     return hashlib.sha1("|".join(parts).encode()).hexdigest()[:16]
 
 
+class PairField(fields.FieldType):
+    """Word pairs, presence only (`analysis.JiebaPairTokenizer`). Indexes the distinct pairs
+    directly rather than through Whoosh's token stream: a document has ~1,500 of them, and
+    Whoosh's per-token path cost more than the pairs themselves."""
+
+    def __init__(self, analyzer: analysis.JiebaPairTokenizer):
+        super().__init__(formats.Existence(), analyzer, scorable=False)
+
+    def index(self, value, **kwargs):
+        stacked = kwargs.get("mode", "index") != "query"
+        for pair in self.analyzer.pairs(value, stacked):
+            yield pair.encode("utf-8"), 1, 1.0, b""
+
+
 def build_schema(analyzer: Analyzer | None = None) -> fields.Schema:
     """The schema; `analyzer` replaces the jieba analyzer (the relevance benchmark's baselines)."""
     text = analyzer or analysis.index_analyzer()
@@ -72,6 +86,10 @@ def build_schema(analyzer: Analyzer | None = None) -> fields.Schema:
         # matching and scoring read. Whoosh keeps a posting's positions in the same compressed
         # block as its id, so reading `body` for a common word decompresses every position of it.
         bodyf=fields.TEXT(analyzer=text, phrase=False),
+        # Pairs of body words at consecutive positions ("x y"), presence only: a two-word phrase
+        # is one term lookup, a longer one the AND of its pairs before positions are checked.
+        # Only with the jieba analyzer (the relevance benchmark's baselines have no pairs).
+        **({"bodyp": PairField(analysis.pair_analyzer())} if analyzer is None else {}),
         page_starts=fields.STORED(),
         doc_type=fields.ID(stored=True),
         stage=fields.ID(stored=True),
@@ -135,7 +153,7 @@ def to_record(doc: Document, page_texts: list[str]) -> dict[str, Any]:
         "kind": " ".join(filter(None, [TYPE_NAMES.get(doc.doc_type or "", ""),
                                        STAGE_NAMES.get(doc.stage or "", "")])),
         "scope": "\n".join([doc.scope or ""] + list(dict.fromkeys(code_names))),
-        "body": body, "bodyf": body, "page_starts": starts,
+        "body": body, "bodyf": body, "bodyp": body, "page_starts": starts,
         "field": ",".join(doc.fields), "code": ",".join(doc.codes), "code_tree": ",".join(code_tree),
         "clause": ",".join(clauses),
         "clause_tree": ",".join(sorted({p for c in clauses for p in clause_prefixes(c)})),

@@ -220,7 +220,7 @@ def _top(searcher: Searcher, query: wq.Query, allowed: int | None, sets: MatchSe
     return collector.results()
 
 
-def _matched_words(query: wq.Query, sets: MatchSets, docnums: list[int]) -> set[bytes]:
+def matched_words(query: wq.Query, sets: MatchSets, docnums: list[int]) -> set[bytes]:
     """The body terms of the branches of `query` that match in the given documents (the hits
     shown), read from the match sets: a term counts where its posting list holds the document, a
     phrase's words where the phrase matched (what Whoosh's `matched_terms` reports)."""
@@ -281,7 +281,7 @@ def search(handle: IndexHandle, catalog: Catalog, request: SearchRequest) -> dic
             results = _top(searcher, rank, None if exact else matched, sets, limit, sort)
         start = (request.page - 1) * request.per_page
         page = results[start:start + request.per_page]
-        words = _matched_words(parsed.query, sets, [h.docnum for h in page]) if not browse else set()
+        words = matched_words(parsed.query, sets, [h.docnum for h in page]) if not browse else set()
         hits = _hits(searcher, catalog, page, words, request.snippets, browse)
         facets = sets.facets(matched, FACETS)
         total = matched.bit_count()
@@ -295,7 +295,7 @@ def search(handle: IndexHandle, catalog: Catalog, request: SearchRequest) -> dic
             if loose_rank != parsed.loose or filter_bits is not None:
                 loose_allowed = sets.query(parsed.loose, within=filter_bits)
             more = _top(searcher, loose_rank, loose_allowed, sets, request.per_page + len(seen))
-            extra_words = _matched_words(parsed.loose, sets, [h.docnum for h in more])
+            extra_words = matched_words(parsed.loose, sets, [h.docnum for h in more])
             extra = _hits(searcher, catalog, more, extra_words, request.snippets, False,
                           skip=seen, limit=short)
             for h in extra:

@@ -151,6 +151,20 @@ def test_index_mode_stacks_search_words_at_their_word():
     assert set(jieba.cut_for_search("数控机床零部件的机械加工")) <= {t for t, _, _, _ in toks}
 
 
+def test_pair_field_holds_every_adjacent_pair_and_none_across_punctuation():
+    """`bodyp`: a token per pair of words at consecutive positions, stacked words included, none
+    across a clause break (a phrase cannot match there either)."""
+    text = "数控机床零部件的机械加工。现场审核"
+    pairs = list(t.text for t in analysis.pair_analyzer()(text))
+    at: dict[int, list[str]] = {}
+    for t, p, _, _ in spans(text):
+        at.setdefault(p, []).append(t)
+    want = {f"{a} {b}" for p, firsts in at.items() for a in firsts for b in at.get(p + 1, [])}
+    assert set(pairs) == want
+    assert {"数控机床 零部件", "机床 零部件", "零部件 的", "的 机械加工", "的 机械"} <= want
+    assert not any(p.startswith(("机械加工 ", "加工 ")) for p in pairs)      # 。 is a gap
+
+
 def test_single_characters_digits_letters_kept_and_lowercased():
     assert tokens("A 级供方，3 号仓库", "query") == ["a", "级", "供方", "3", "号", "仓库"]
     assert tokens("ＱＭＳ／ＩＳＯ　９００１", "query") == ["qms", "iso", "9001"]

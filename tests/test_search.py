@@ -210,6 +210,39 @@ def test_match_sets_facets_and_ranking_are_whooshs(env, q):
     assert result["total"] == len(whoosh_docs) == sum(result["facets"]["type"].values())
 
 
+def test_phrases_through_the_pair_field_equal_position_checks(env):
+    """Phrases are looked up as word pairs (`bodyp`; longer ones AND their pairs, then positions
+    are checked): the documents must be exactly those Whoosh finds by checking positions, for
+    phrases of two to five words cut from the documents themselves."""
+    import random
+
+    from whoosh import query as wq
+
+    from indexer.analysis import tokens
+    from indexer.matchsets import docnums, for_searcher
+
+    handle, catalog, docs = env
+    rng = random.Random(5)
+    phrases: set[tuple[str, ...]] = set()
+    for doc in rng.sample(docs, 12):
+        words = tokens("".join(p["text"] for p in catalog.pages(doc.id))[:600], "query")
+        for n in (2, 2, 3, 4, 5):
+            if len(words) > n:
+                at = rng.randrange(len(words) - n)
+                phrases.add(tuple(words[at:at + n]))
+    phrases |= {("审核", "组长"), ("不", "符合"), ("管理", "评审"), ("a", "级")}
+    with handle.index.searcher() as searcher:
+        assert "bodyp" in searcher.schema
+        sets = for_searcher(searcher)
+        found = 0
+        for words in sorted(phrases):
+            q = wq.Phrase("body", list(words))
+            want = sorted(searcher.docs_for_query(q))
+            assert docnums(sets.query(q), sets.size) == want, words
+            found += bool(want)
+        assert found >= len(phrases) // 2       # the rest cross punctuation: no match either way
+
+
 def test_filters_count_in_total(env):
     handle, catalog, docs = env
     code = next(c for d in docs for c in d.codes)[:5]
@@ -231,6 +264,8 @@ def test_similar_documents(env):
     ("(管理评审", {}, "brackets"),
     ("管理评审 OR", {}, "AND, OR and NOT"),
     ("code:17.1x", {}, "specialty code"),
+    ("管理评审 code:", {}, "code: needs a value"),
+    ("stage: 管理评审", {}, "stage: needs a value"),
     ("", {"year": "20x3"}, "year"),
     ("", {"stage": "第五阶段"}, "stage"),
     ("", {"field": "XYZ"}, "field"),
@@ -242,6 +277,20 @@ def test_bad_queries_are_clear_errors(env, q, filters, message):
     handle, catalog, _ = env
     with pytest.raises(QueryError, match=message):
         search(handle, catalog, SearchRequest(q=q, filters=filters))
+
+
+def test_partial_fill_keeps_identifiers_whole(env):
+    """The page-1 fill ("any of the words") ORs the words typed, never the letter and digit runs
+    of an identifier: F0A199 must not become f OR 0 OR a OR 199."""
+    from whoosh import query as wq
+
+    from indexer.search import parser_for
+
+    handle, _, _ = env
+    loose = parser_for(handle).parse("F0A199 管理评审").loose
+    singles = {t.text for t in loose.leaves() if isinstance(t, wq.Term) and t.text in ("f", "0", "a", "199")}
+    assert not singles
+    assert any(isinstance(t, wq.Phrase) and t.words == ["f", "0", "a", "199"] for t in loose.leaves())
 
 
 def test_bad_paging_is_an_error(env):
