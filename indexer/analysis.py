@@ -436,8 +436,8 @@ class JiebaTokenizer(Tokenizer):
             yield t
 
     def _memo_spans(self, value: str, stacked: bool) -> list[tuple[str, int, int, int]]:
-        """`spans`, remembered for the last string: the body is indexed three times (with
-        positions, `bodyf` without, `bodyp` as word pairs) and segmented once."""
+        """`spans`, remembered for the last string: a text is indexed more than once (`body` with
+        positions, `bodyf` without, each text field's pair field) and segmented once."""
         memo = _memo.__dict__
         key = (stacked, self.decompose_from, self.gap, self.join_lines)
         if memo.get("value") is value and memo.get("key") == key:

@@ -7,9 +7,9 @@ Here a query's match set is computed as a Python int used as a bitset over globa
 each term's posting list is decoded into numpy arrays (ids, weights) straight from Whoosh's blocks,
 once per segment and process (`SegmentCache`), and/or/not are integer operations; facet counts are
 popcounts of the match set against one bitset per facet value; the BM25F ranking is array
-arithmetic over the postings. Two-word phrases of the body are one lookup in the pair field
-(`bodyp`); longer ones AND their pairs, then check positions in the documents left, rarest word
-first.
+arithmetic over the postings. Two-word phrases are one lookup in the field's pair field
+(`bodyp`, `titlep` …); longer ones AND their pairs, then check positions in the documents left,
+rarest word first.
 
 `MatchSets(searcher)` is kept per searcher (`for_searcher`); it caches the bitsets of recent terms.
 Anything this module does not know how to evaluate falls back to Whoosh's own matcher, so the sets
@@ -33,7 +33,7 @@ from whoosh.searching import Searcher
 from whoosh.util.numeric import byte_to_length
 
 from .analysis import pair_term
-from .schema import unpack_facets
+from .schema import pair_field, unpack_facets
 
 SINGLE_CHECKS = 24        # phrase checks document by document before checking the rest at once
 TERM_CACHE = 512          # term bitsets kept per searcher (a 100k-document bitset is 12.5 kB)
@@ -419,14 +419,15 @@ class MatchSets:
         return bits_of(starts or (), self.size)
 
     def _pairs(self, fieldname: str, words: list[str]) -> int | None:
-        """The documents holding every adjacent pair of a phrase's words (`bodyp`), or None when
-        the field has no pair field. Exact for two words; a superset for more (the pairs may
-        occur apart), which the position check then narrows."""
-        if fieldname != "body" or "bodyp" not in self.searcher.schema:
+        """The documents holding every adjacent pair of a phrase's words (the field's pair field,
+        `schema.pair_field`), or None when it has none. Exact for two words; a superset for more
+        (the pairs may occur apart), which the position check then narrows."""
+        pairs = pair_field(fieldname)
+        if pairs not in self.searcher.schema:
             return None
         bits = self.all
         for first, second in zip(words, words[1:]):
-            bits &= self.term("bodyp", pair_term(first, second))
+            bits &= self.term(pairs, pair_term(first, second))
             if not bits:
                 break
         return bits

@@ -1,8 +1,9 @@
 """The Whoosh schema, its version, and the mapping from a catalogue document to an index record.
 
-Text fields (title, org, findings, body) use the jieba analyzer; `bodyf` holds the body's words
-once more without positions, for cheap matching and scoring, and `bodyp` the pairs of words at
-consecutive positions, for phrases (the analyzer segments the same text once for all three). Codes, clauses and certificate numbers are not text: each has an exact field and
+Text fields (title, org, findings, body …) use the jieba analyzer; `bodyf` holds the body's words
+once more without positions, for cheap matching and scoring, and each text field `f` has a pair
+field `fp` of its words at consecutive positions, for phrases (the analyzer segments each text once
+for all of them). Codes, clauses and certificate numbers are not text: each has an exact field and
 a field holding every prefix (`17.10.02` → 17, 17.10, 17.10.02), so `code:17.10` is one term
 lookup. Facet values are packed
 into one column per document, read without touching stored fields.
@@ -55,6 +56,12 @@ def version(analyzer_name: str = "jieba") -> str:
     return hashlib.sha1("|".join(parts).encode()).hexdigest()[:16]
 
 
+def pair_field(fieldname: str) -> str:
+    """The name of a text field's pair field (sorted right after it: Whoosh indexes fields in
+    name order, so the analyzer's last segmentation is reused)."""
+    return fieldname + "p"
+
+
 class PairField(fields.FieldType):
     """Word pairs, presence only (`analysis.JiebaPairTokenizer`). Indexes the distinct pairs
     directly rather than through Whoosh's token stream: a document has ~1,500 of them, and
@@ -86,10 +93,12 @@ def build_schema(analyzer: Analyzer | None = None) -> fields.Schema:
         # matching and scoring read. Whoosh keeps a posting's positions in the same compressed
         # block as its id, so reading `body` for a common word decompresses every position of it.
         bodyf=fields.TEXT(analyzer=text, phrase=False),
-        # Pairs of body words at consecutive positions ("x y"), presence only: a two-word phrase
-        # is one term lookup, a longer one the AND of its pairs before positions are checked.
-        # Only with the jieba analyzer (the relevance benchmark's baselines have no pairs).
-        **({"bodyp": PairField(analysis.pair_analyzer())} if analyzer is None else {}),
+        # For each text field, the pairs of its words at consecutive positions ("x y"), presence
+        # only (`title` → `titlep` …): a two-word phrase is one term lookup, a longer one the AND
+        # of its pairs before positions are checked. Only with the jieba analyzer (the relevance
+        # benchmark's baselines have none).
+        **({pair_field(name): PairField(analysis.pair_analyzer()) for name in TEXT_FIELDS}
+           if analyzer is None else {}),
         page_starts=fields.STORED(),
         doc_type=fields.ID(stored=True),
         stage=fields.ID(stored=True),
@@ -153,7 +162,7 @@ def to_record(doc: Document, page_texts: list[str]) -> dict[str, Any]:
         "kind": " ".join(filter(None, [TYPE_NAMES.get(doc.doc_type or "", ""),
                                        STAGE_NAMES.get(doc.stage or "", "")])),
         "scope": "\n".join([doc.scope or ""] + list(dict.fromkeys(code_names))),
-        "body": body, "bodyf": body, "bodyp": body, "page_starts": starts,
+        "body": body, "bodyf": body, "page_starts": starts,
         "field": ",".join(doc.fields), "code": ",".join(doc.codes), "code_tree": ",".join(code_tree),
         "clause": ",".join(clauses),
         "clause_tree": ",".join(sorted({p for c in clauses for p in clause_prefixes(c)})),
@@ -161,6 +170,8 @@ def to_record(doc: Document, page_texts: list[str]) -> dict[str, Any]:
         "facets": pack_facets({"field": doc.fields, "code": code_tree, "stage": [doc.stage] if doc.stage else [],
                                "type": [doc.doc_type] if doc.doc_type else [], "year": [year] if year else []}),
     }
+    for name in TEXT_FIELDS:
+        record[pair_field(name)] = record[name]        # the same string: segmented once
     org_id = org_key(doc.org.name, doc.org.credit_code)
     for key, value in (("doc_type", doc.doc_type), ("stage", doc.stage), ("org_id", org_id), ("year", year)):
         if value:
