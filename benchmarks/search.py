@@ -448,6 +448,7 @@ PROFILE_FUNCS = (
     ("parse query", "indexer/query.py", "parse"),
     ("match sets (bitsets)", "indexer/matchsets.py", "query"),
     ("  term bitsets (postings read)", "indexer/matchsets.py", "term"),
+    ("  postings decoded (once per segment)", "indexer/matchsets.py", "_segment_postings"),
     ("  phrase checks", "indexer/matchsets.py", "phrase"),
     ("ranking (BM25F over the set)", "indexer/matchsets.py", "top"),
     ("  phrase check per document", "indexer/matchsets.py", "_phrase_at"),
@@ -455,7 +456,7 @@ PROFILE_FUNCS = (
     ("hit_document (catalogue)", "indexer/search.py", "hit_document"),
     ("stored fields of hits", "whoosh/searching.py", "fields"),
     ("snippets", "indexer/search.py", "snippets"),
-    ("  postings for offsets", "indexer/search.py", "_char_offsets"),
+    ("  matched words found in the text", "indexer/search.py", "_text_spans"),
     ("facet counts (popcounts)", "indexer/matchsets.py", "facets"),
     ("  facet bitsets (once per searcher)", "indexer/matchsets.py", "_facet_bits"),
 )

@@ -392,31 +392,32 @@ class MatchSets:
             if not cand:
                 return 0
         # Positions are read for the candidates only, rarest word first; each word narrows the
-        # candidates and their possible phrase starts.
+        # candidates and their possible phrase starts, kept as one array of
+        # (document << 32 | start) keys and intersected as arrays.
         order = sorted(range(len(btexts)), key=lambda i: self.term(fieldname, btexts[i]).bit_count())
-        starts: dict[int, set[int]] | None = None
-        allowed = bytemap(cand, self.size)
+        allowed = to_mask(cand, self.size)
+        keys: np.ndarray | None = None
         for i in order:
-            found: dict[int, set[int]] = {}
+            docs: list[int] = []
+            starts: list[int] = []
             for reader, off in self.leaves:
                 if (fieldname, btexts[i]) not in reader:
                     continue
                 m = reader.postings(fieldname, btexts[i])
                 m = m if isinstance(m, W3LeafMatcher) else getattr(m, "child", m)
-                for d, value in _items(m):
-                    g = d + off
-                    if not allowed[g] or (starts is not None and g not in starts):
-                        continue
-                    found[g] = {p - i for p in _positions(value)}
-            if starts is None:
-                starts = found
-            else:
-                starts = {g: s & found[g] for g, s in starts.items() if g in found}
-                starts = {g: s for g, s in starts.items() if s}
-            if not starts:
+                for ids, values in _block_values(m):
+                    ids = ids + off
+                    for j in np.flatnonzero(allowed[ids]).tolist():
+                        found = [p - i for p in _positions(values[j]) if p >= i]
+                        starts.extend(found)
+                        docs.extend([int(ids[j])] * len(found))
+            here = np.unique((np.array(docs, dtype=np.int64) << 32) | np.array(starts, dtype=np.int64))
+            keys = here if keys is None else np.intersect1d(keys, here, assume_unique=True)
+            if not keys.size:
                 return 0
-            allowed = bytemap(bits_of(starts, self.size), self.size)
-        return bits_of(starts or (), self.size)
+            allowed = np.zeros(self.size, dtype=bool)
+            allowed[keys >> 32] = True
+        return from_mask(allowed)
 
     def _pairs(self, fieldname: str, words: list[str]) -> int | None:
         """The documents holding every adjacent pair of a phrase's words (the field's pair field,
@@ -603,6 +604,22 @@ def _length_column(reader, fieldname: str):
         return None
     from whoosh.codec.whoosh3 import LENGTHS_COLUMN, _lenfield
     return perdoc._cached_reader(_lenfield(fieldname), LENGTHS_COLUMN)
+
+
+def _block_values(m) -> Iterable[tuple[np.ndarray, tuple]]:
+    """(segment-local ids, raw posting values) of each block of a raw matcher's postings."""
+    if isinstance(m, W3LeafMatcher) and not m._byteids and (m._fixedsize is None or m._fixedsize < 0):
+        while m.is_active():
+            if m._data is None:
+                m._read_data()
+            yield np.cumsum(np.array(m._data[0], dtype=np.int64)), m._data[2]
+            m._next_block()
+    else:
+        ids, values = [], []
+        for d, v in _items(m):
+            ids.append(d)
+            values.append(v)
+        yield np.array(ids, dtype=np.int64), tuple(values)
 
 
 def _items(m) -> Iterable[tuple[int, bytes]]:

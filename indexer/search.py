@@ -1,20 +1,23 @@
 """Running searches: BM25F ranking, filters, facet counts, page-aware snippets, paging, sorting,
 similar documents. Returns the JSON API's search object (DESIGN.md, contract).
 
-Snippets are cut from the stored text around the character offsets stored in the postings
-("pinpoint"), never by re-running jieba over the hit, and name the page each one comes from.
+Snippets are cut from the stored text around the matched words, found in it by one regex over
+its normalised form (never by re-running jieba over the hit, nor by reading every matched word's
+postings for every hit shown), and name the page each one comes from.
 Matching documents are found and counted as bitsets (`indexer.matchsets`), not by Whoosh's
 matchers; facets are counted from one bitset per facet value.
 """
 from __future__ import annotations
 
 import html
+import re
 import threading
 import time
 from contextlib import contextmanager
 from bisect import bisect_right
 from collections import Counter
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, Iterator
 
 from whoosh import collectors
@@ -24,6 +27,7 @@ from whoosh.searching import Results, Searcher
 
 from archive.catalog import Catalog
 
+from .analysis import normalise_chars
 from .build import IndexHandle, learn_org_names
 from .matchsets import Allowed, MatchSets, bytemap, for_searcher
 from .query import ParsedQuery, QueryError, QueryParser
@@ -79,24 +83,30 @@ def parser_for(handle: IndexHandle) -> QueryParser:
     return _parsers[key]
 
 
-def _char_offsets(searcher: Searcher, docnum: int, fieldname: str, words: set[bytes]) -> list[tuple[int, int]]:
-    """(start, end) of every occurrence of the matched words in one document, from the postings."""
-    spans: list[tuple[int, int]] = []
-    # the segment's own postings, without a scorer (Searcher.postings makes one per call)
-    for sub, offset in searcher.leaf_searchers():
-        if offset <= docnum < offset + sub.doc_count_all():
-            reader, local = sub.reader(), docnum - offset
-            break
-    else:
-        return spans
-    for word in words:
-        if (fieldname, word) not in reader:
-            continue
-        postings = reader.postings(fieldname, word)
-        postings.skip_to(local)
-        if postings.is_active() and postings.id() == local:
-            spans += [(s, e) for _, s, e in postings.value_as("characters")]
-    return sorted(set(spans))
+@lru_cache(maxsize=256)
+def _words_pattern(words: frozenset[bytes]) -> re.Pattern | None:
+    """One regex finding any of the words in normalised text, longest first; blanks and line
+    breaks may sit inside a word (PDF layout), letters and digits only match whole runs (`a` is
+    not marked inside `qms`, `1` not inside 2021, but `qms` is inside qms2021, as the analyzer cuts it)."""
+    alternatives = []
+    for word in sorted({w.decode("utf-8") for w in words}, key=lambda w: (-len(w), w)):
+        pattern = r"\s*".join(map(re.escape, word))
+        if word.isascii() and word.isalnum():
+            # the analyzer cuts where letters meet digits (qms1234 → qms 1234)
+            run = "a-z" if word.isalpha() else "0-9" if word.isdigit() else "a-z0-9"
+            pattern = rf"(?<![{run}]){pattern}(?![{run}])"
+        alternatives.append(pattern)
+    return re.compile("|".join(alternatives)) if alternatives else None
+
+
+def _text_spans(text: str, words: set[bytes]) -> list[tuple[int, int]]:
+    """(start, end) of the matched words in a hit's text, found in its normalised form (one
+    character for one, so offsets are the original's): a regex over 2,000 characters instead of
+    reading the postings of every matched word for every hit shown."""
+    pattern = _words_pattern(frozenset(words)) if words else None
+    if pattern is None:
+        return []
+    return [m.span() for m in pattern.finditer(normalise_chars(text))]
 
 
 def _windows(spans: list[tuple[int, int]], count: int) -> list[list[tuple[int, int]]]:
@@ -128,7 +138,7 @@ def snippets(searcher: Searcher, hit, words: set[bytes], count: int) -> tuple[li
     """Snippets of a hit's body text with their page numbers, and every page that matched."""
     text: str = hit.get("body") or ""
     starts: list[int] = hit.get("page_starts") or [0]
-    spans = _char_offsets(searcher, hit.docnum, "body", words) if words else []
+    spans = _text_spans(text, words)
     page_of = lambda pos: bisect_right(starts, pos)  # noqa: E731 — 1-based page of a position
     pages = sorted({page_of(s) for s, _ in spans})
     out = []
