@@ -93,7 +93,8 @@ class SegmentCache:
                 self._items.move_to_end(key)
                 return found[0]
         value = make()
-        size = _nbytes(value)
+        # arrays' data plus what holding an entry costs (key, node, array headers: ~600 bytes)
+        size = _nbytes(value) + 600 + sum(len(k) for k in key if isinstance(k, (bytes, str)))
         with self._lock:
             if key not in self._items:
                 self._items[key] = (value, size)
@@ -128,8 +129,9 @@ class MatchSets:
     def __init__(self, searcher: Searcher):
         self.searcher = searcher
         self.size = searcher.doc_count_all()
-        self.leaves = [(s.reader(), offset) for s, offset in searcher.leaf_searchers()]
-        deleted = [off + d for r, off in self.leaves if r.has_deletions() for d in r.deleted_docs()]
+        self.leaves = [(s.reader(), offset) for s, offset in searcher.leaf_searchers()
+                       if s.reader().doc_count_all()]          # (an empty index: none)
+        deleted = [off + d for r, off in self.leaves if r.has_deletions() for d in _deleted(r)]
         self.all = (1 << self.size) - 1
         self.live = self.all & ~bits_of(deleted, self.size) if deleted else self.all
         self._terms: OrderedDict[tuple[str, bytes], int] = OrderedDict()
@@ -191,43 +193,46 @@ class MatchSets:
         weighting = self.searcher.weighting
         if type(weighting).__name__ != "BM25F":
             return None
-        constant = sum(boost for fieldname, _, boost, _ in leaves if fieldname is None)
+        constant = sum(boost for fieldname, _, boost, cond in leaves if fieldname is None and not cond)
         size = self.size
         scores = np.zeros(size)
-        touched = np.zeros(size, dtype=bool)
-        # A phrase's words score where the phrase matched. An OR's phrase alternative was checked
-        # only where the plain word did not match (`_eval`); elsewhere its words' scores are kept
-        # apart (`pending`) and the phrase is checked, document by document, only for documents
-        # that could still enter the top with them (an exact threshold, as in max-score pruning).
+        # every document of the set matches, so every one has a score (a query of NOT alone: the
+        # constant)
+        touched = to_mask(allowed, size).copy()
+        # A leaf scores only where its conditions hold (`_scoring_leaves`): the phrase it is a word
+        # of matched, the AND branch of an OR it sits in matched. An OR's phrase alternative was
+        # checked only where the plain word did not match (`_eval`); elsewhere its words' scores
+        # are kept apart (`pending`) and the phrase is checked, document by document, only for
+        # documents that could still enter the top with them (an exact threshold, as in max-score
+        # pruning).
         pending: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}
         maps: dict[tuple, tuple[np.ndarray, np.ndarray | None]] = {}
-        for fieldname, btext, boost, phrase in leaves:
-            if fieldname is None:
+        for fieldname, btext, boost, cond in leaves:
+            if fieldname is None and not cond:
                 continue
-            if phrase not in maps:
-                if phrase is None:
-                    maps[phrase] = (to_mask(allowed, size), None)
-                else:
-                    bits, checked = self._phrases.get(phrase, (0, 0))
-                    maps[phrase] = (to_mask(allowed & bits, size),
-                                    to_mask(allowed & ~checked, size) if allowed & ~checked else None)
-            known, unknown = maps[phrase]
+            if cond not in maps:
+                maps[cond] = self._condition(cond, allowed)
+            known, unknown = maps[cond]
+            if fieldname is None:          # a NOT inside an OR's branch: 1 where the branch holds
+                scores[known] += boost
+                continue
             field = self.searcher.schema[fieldname]
             ids, weights = self.postings(fieldname, btext)
+            if not len(ids):
+                continue                   # absent (Whoosh never scores it; idf of nothing)
             if field.scorable:
                 idf = self.searcher.idf(fieldname, btext)
                 k1 = weighting.K1
                 norms = self._norms(fieldname, weighting._field_B.get(fieldname, weighting.B), k1)
-                # the same operations, in the same order, as Whoosh's BM25F (equal scores)
+                # the same operations, in the same order, as Whoosh's BM25F
                 contribution = (boost * idf * (k1 + 1)) * weights / (weights + norms[ids])
             else:
                 contribution = boost * weights
             here = known[ids]
             scores[ids[here]] += contribution[here]
-            touched[ids[here]] = True
             if unknown is not None:
-                sums, seen = pending.get(phrase) or pending.setdefault(
-                    phrase, (np.zeros(size), np.zeros(size, dtype=bool)))
+                sums, seen = pending.get(cond) or pending.setdefault(
+                    cond, (np.zeros(size), np.zeros(size, dtype=bool)))
                 later = unknown[ids] & ~here
                 sums[ids[later]] += contribution[later]
                 seen[ids[later]] = True
@@ -235,11 +240,9 @@ class MatchSets:
             candidates = np.flatnonzero(touched)
             return _best(candidates, scores[candidates] + constant, limit)
         bound = scores.copy()
-        anyone = touched.copy()
-        for sums, seen in pending.values():
+        for sums, _ in pending.values():
             bound += sums
-            anyone |= seen
-        candidates = np.flatnonzero(anyone)
+        candidates = np.flatnonzero(touched)
         order = np.lexsort((candidates, -bound[candidates]))
         ordered, uppers = candidates[order], bound[candidates][order]
         best: list[tuple[float, int]] = []           # a min-heap of (score, -docnum)
@@ -250,13 +253,13 @@ class MatchSets:
                 break
             if verified is None and i >= SINGLE_CHECKS:
                 floor = best[0][0] if len(best) >= limit else float("-inf")
-                rest = ordered[i:][uppers[i:] >= floor]
-                verified = {phrase: to_mask(self.phrase(phrase[0], list(phrase[1]), bits_of(rest, size)), size)
-                            for phrase in pending}
+                rest = bits_of(ordered[i:][uppers[i:] >= floor].tolist(), size)
+                verified = {cond: to_mask(self.phrase(cond[0][1], list(cond[0][2]), rest), size)
+                            for cond in pending}
             score = float(scores[g])
-            for phrase, (sums, seen) in pending.items():
-                if seen[g] and (verified[phrase][g] if verified is not None
-                                else self._phrase_at(phrase[0], list(phrase[1]), g)):
+            for cond, (sums, seen) in pending.items():
+                if seen[g] and (verified[cond][g] if verified is not None
+                                else self._phrase_at(cond[0][1], list(cond[0][2]), g)):
                     score += float(sums[g])
             item = (score, -g)
             if len(best) < limit:
@@ -264,6 +267,23 @@ class MatchSets:
             elif item > best[0]:
                 heapq.heapreplace(best, item)
         return [(v + constant, -ng) for v, ng in sorted(best, reverse=True)]
+
+    def _condition(self, cond: tuple, allowed: int) -> tuple[np.ndarray, np.ndarray | None]:
+        """(documents of `allowed` where the conditions are known to hold, documents where a lone
+        phrase condition was not checked yet, or None)."""
+        size = self.size
+        if not cond:
+            return to_mask(allowed, size), None
+        if len(cond) == 1 and cond[0][0] == "phrase":
+            bits, checked = self._phrases.get(cond[0][1:], (0, 0))
+            return (to_mask(allowed & bits, size),
+                    to_mask(allowed & ~checked, size) if allowed & ~checked else None)
+        bits = allowed
+        for kind, *what in cond:
+            bits &= self.phrase(what[0], list(what[1]), bits) if kind == "phrase" else self._eval(what[0], bits)
+            if not bits:
+                break
+        return to_mask(bits, size), None
 
     def _phrase_at(self, fieldname: str, words: list[str], g: int) -> bool:
         """Whether the phrase occurs in one document (positions from its postings)."""
@@ -280,6 +300,8 @@ class MatchSets:
             if (fieldname, bt) not in reader:
                 return False
             m = reader.postings(fieldname, bt)
+            if not m.is_active():          # every posting of the word deleted in this segment
+                return False
             m.skip_to(local)
             if not m.is_active() or m.id() != local:
                 return False
@@ -463,6 +485,14 @@ class MatchSets:
         return out
 
 
+def _deleted(reader) -> Iterable[int]:
+    """The deleted document numbers of a segment (whoosh-reloaded keeps them as a set)."""
+    found = getattr(reader, "deleted_docs_set", None)
+    if found is not None:
+        return found
+    return (d for d in range(reader.doc_count_all()) if reader.is_deleted(d))
+
+
 def _segment_key(reader) -> tuple:
     """A segment's identity for the cache (its random id, and its size as a guard)."""
     segment = reader.segment() if hasattr(reader, "segment") else None
@@ -509,12 +539,15 @@ def _segment_facets(reader) -> dict[tuple[str, str], np.ndarray]:
 
 
 def _best(candidates: np.ndarray, values: np.ndarray, limit: int) -> list[tuple[float, int]]:
-    """The `limit` best (score, document number) pairs: highest score first, then lowest number."""
+    """The `limit` best (score, document number) pairs: highest score first, then lowest number.
+    Scores equal to 9 decimals count as ties (sums of the same terms in another order, as Whoosh
+    itself adds them differently per segment, differ in the last bits)."""
+    ranked = np.round(values, 9)
     if len(candidates) > limit:
-        kth = np.partition(values, len(values) - limit)[len(values) - limit]
-        keep = values >= kth
-        candidates, values = candidates[keep], values[keep]
-    order = np.lexsort((candidates, -values))[:limit]
+        kth = np.partition(ranked, len(ranked) - limit)[len(ranked) - limit]
+        keep = ranked >= kth
+        candidates, values, ranked = candidates[keep], values[keep], ranked[keep]
+    order = np.lexsort((candidates, -ranked))[:limit]
     return [(float(values[i]), int(candidates[i])) for i in order]
 
 
@@ -525,35 +558,43 @@ def _cost(q: wq.Query) -> int:
     return 1 if any(isinstance(x, wq.Phrase) for x in q.leaves()) else 0
 
 
-def _scoring_leaves(q: wq.Query, boost: float, out: list, schema) -> bool:
-    """Collect (field, term bytes, boost, phrase key or None) of the terms that add to a document's
-    score (field None: a constant); False for a query not scored as a plain sum (Whoosh's
-    coordination, max, or unknown queries)."""
+def _scoring_leaves(q: wq.Query, boost: float, out: list, schema, cond: tuple = ()) -> bool:
+    """Collect (field, term bytes, boost, conditions) of the terms that add to a document's score
+    (field None: a constant, 1 for a NOT as Whoosh's InverseMatcher scores it). A term adds only
+    where its conditions hold: ("phrase", field, words) for a phrase's words, ("match", query) for
+    an AND, AND NOT or NOT that is one alternative of an OR (its words count only where that
+    branch matched, as Whoosh scores a branch only when it matches). False for a query not scored
+    as a plain sum (Whoosh's coordination, max, or unknown queries)."""
     if isinstance(q, wq.Term):
         if q.fieldname in schema:
             try:
-                out.append((q.fieldname, schema[q.fieldname].to_bytes(q.text), boost * q.boost, None))
+                out.append((q.fieldname, schema[q.fieldname].to_bytes(q.text), boost * q.boost, cond))
             except ValueError:
                 pass
         return True
     if isinstance(q, wq.Phrase):
         if q.fieldname in schema and q.slop == 1:
-            key = (q.fieldname, tuple(q.words))
-            out.extend((q.fieldname, schema[q.fieldname].to_bytes(w), boost * q.boost, key) for w in q.words)
+            inner = cond + (("phrase", q.fieldname, tuple(q.words)),)
+            out.extend((q.fieldname, schema[q.fieldname].to_bytes(w), boost * q.boost, inner) for w in q.words)
             return True
         return False
     if isinstance(q, wq.Not):
-        out.append((None, None, boost * q.boost, None))    # Whoosh's InverseMatcher scores 1
+        out.append((None, None, boost * q.boost, cond))
         return True
     if isinstance(q, wq.AndNot):
-        return _scoring_leaves(q.a, boost * q.boost, out, schema)
+        return _scoring_leaves(q.a, boost * q.boost, out, schema, cond)
     if isinstance(q, wq.ConstantScoreQuery):
         return False
-    if isinstance(q, (wq.And, wq.Or)) and not isinstance(q, wq.DisjunctionMax) \
-            and not getattr(q, "scale", None) and not getattr(q, "minmatch", 0):
-        return all(_scoring_leaves(s, boost * q.boost, out, schema) for s in q.subqueries)
-    if isinstance(q, wq.Every):
+    if isinstance(q, wq.DisjunctionMax) or getattr(q, "scale", None) or getattr(q, "minmatch", 0):
         return False
+    if isinstance(q, wq.And):
+        return all(_scoring_leaves(s, boost * q.boost, out, schema, cond) for s in q.subqueries)
+    if isinstance(q, wq.Or):
+        for s in q.subqueries:
+            branch = cond + (("match", s),) if isinstance(s, (wq.And, wq.AndNot, wq.Not)) else cond
+            if not _scoring_leaves(s, boost * q.boost, out, schema, branch):
+                return False
+        return True
     return False
 
 

@@ -30,10 +30,10 @@ from .schema import BOOSTS, TEXT_FIELDS
 
 MAX_QUERY_CHARS = 400
 FILTERS = ("code", "field", "stage", "type", "clause", "org", "year", "cert", "date")
-_FILTER_RE = re.compile(rf"(?<![\w:])({'|'.join(FILTERS)}):(\"[^\"]*\"|\S+)", re.I)
-_EMPTY_FILTER_RE = re.compile(rf"(?<![\w:])({'|'.join(FILTERS)}):(?=\s|$)", re.I)
+# a quoted phrase (left as it is: `"code: 17"` is text), or a filter; blanks may follow the colon
+_FILTER_RE = re.compile(rf"(\"[^\"]*\")|(?<![\w:])({'|'.join(FILTERS)}):[ \t]*(\"[^\"]*\"|[^\s\"]+)?", re.I)
 # letters and digits run together (F0A199, ck6140): one identifier, though the analyzer splits it
-_IDENTIFIER_RE = re.compile(r"(?<![\w.])(?=[a-z]*\d)(?=\d*[a-z])[a-z0-9]{3,}(?![\w.])", re.I)
+_IDENTIFIER_RE = re.compile(r"(?<![a-z0-9.])(?=[a-z]*\d)(?=\d*[a-z])[a-z0-9]{3,}(?![a-z0-9.])", re.I)
 _CODE_RE = re.compile(r"^\d{2}(?:\.\d{2}){0,2}$")
 _CLAUSE_RE = re.compile(r"^(?:A\.)?\d{1,2}(?:\.\d{1,2}){0,3}$")
 _TYPE_NAMES = {"申请": "application", "申请书": "application", "评审": "contract_review",
@@ -189,13 +189,14 @@ class QueryParser:
         pairs: list[tuple[str, str]] = []
 
         def take(m: re.Match) -> str:
-            pairs.append((m.group(1).lower(), m.group(2).strip('"')))
+            if m.group(1):
+                return m.group(1)
+            name, value = m.group(2).lower(), m.group(3)
+            if value is None or not value.strip('"').strip():
+                raise QueryError(f"the filter {name}: needs a value (e.g. {_EXAMPLES[name]})")
+            pairs.append((name, value.strip('"')))
             return " "
         text = _FILTER_RE.sub(take, text).strip()
-        empty = _EMPTY_FILTER_RE.search(text)
-        if empty:
-            name = empty.group(1).lower()
-            raise QueryError(f"the filter {name}: needs a value (e.g. {_EXAMPLES[name]})")
         for name, value in (extra or {}).items():
             if value not in (None, ""):
                 pairs.append((name, normalise(str(value))))
@@ -223,10 +224,13 @@ class QueryParser:
             if '"' in text and parser is self.text_parser:
                 parser = self.exact_parser
             quoted = '"' in text
-            if parser is self.loose_parser and not quoted:
+            if parser is self.loose_parser:
                 # "any of the words" is about the words typed, not the letter and digit runs the
-                # analyzer cuts an identifier into (F0A199 → f | 0 | a | 199 would match anything)
-                text = _IDENTIFIER_RE.sub(lambda m: f'"{m.group(0)}"', text)
+                # analyzer cuts an identifier into (F0A199 → f | 0 | a | 199 would match anything):
+                # identifiers outside quotes become phrases
+                pieces = text.split('"')
+                pieces[::2] = [_IDENTIFIER_RE.sub(lambda m: f'"{m.group(0)}"', p) for p in pieces[::2]]
+                text = '"'.join(pieces)
             try:
                 query = parser.parse(text)
             except (IndexError, ValueError, TypeError) as exc:   # Whoosh's parser on operator soup

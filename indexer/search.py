@@ -43,19 +43,55 @@ _local = threading.local()
 
 @contextmanager
 def searcher_for(handle: IndexHandle) -> Iterator[Searcher]:
-    """A searcher kept open between searches (opening one costs tens of milliseconds on a large
-    index), one per thread, refreshed when a writer has committed since."""
+    """A searcher kept open between searches (opening every segment costs seconds on a large
+    index), one per thread, renewed when a writer has committed since (`renew`)."""
     cache: dict[int, Searcher] = _local.__dict__.setdefault("searchers", {})
     key = id(handle.index)
     current = cache.get(key)
     if current is None:
-        current = handle.index.searcher(weighting=scoring.BM25F())
-    else:
-        # refresh() reuses the unchanged segment readers and closes the rest itself: closing
-        # the old searcher here would close readers the fresh one still uses (ReaderClosed).
-        current = current.refresh()
+        current = renew(handle.index, None)
+    elif not current.up_to_date():
+        current = renew(handle.index, current)
     cache[key] = current
     yield current
+
+
+def renew(index, old: Searcher | None, attempts: int = 10) -> Searcher:
+    """A searcher of the index's latest commit that reuses the old searcher's segment readers
+    where a segment is unchanged: same id AND same deletions. Whoosh's own `refresh()` matches
+    segments by id only, so a refreshed searcher missed deletions made since (an updated document
+    was found twice, a removed one still found) and kept segments a merge had replaced."""
+    from whoosh.index import TOC
+    from whoosh.reading import EmptyReader, MultiReader, SegmentReader
+
+    for attempt in range(attempts):
+        try:
+            toc = TOC.read(index.storage, index.indexname, schema=index._schema)
+            break
+        except OSError:            # a writer swapped the table of contents as we read it
+            if attempt == attempts - 1:
+                raise
+            time.sleep(0.05)
+    reusable = {}
+    if old is not None:
+        for reader, _ in old.reader().leaf_readers():
+            segment = reader.segment()
+            if segment is not None:
+                reusable[(segment.segment_id(), segment.deleted_count())] = reader
+    readers = []
+    for segment in toc.segments:
+        reader = reusable.pop((segment.segment_id(), segment.deleted_count()), None)
+        readers.append(reader or SegmentReader(index.storage, toc.schema, segment, generation=toc.generation))
+    for reader in reusable.values():
+        reader.close()
+    if not readers:
+        combined = EmptyReader(toc.schema)
+    elif len(readers) == 1:
+        combined = readers[0]
+        combined._gen = toc.generation     # a reused reader: unchanged segment, current commit
+    else:
+        combined = MultiReader(readers, generation=toc.generation)
+    return Searcher(combined, fromindex=index, weighting=scoring.BM25F())
 
 
 @dataclass
@@ -83,30 +119,67 @@ def parser_for(handle: IndexHandle) -> QueryParser:
     return _parsers[key]
 
 
+_HAN_CHAR = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+_LAYOUT_BREAK = r"[^\S\n]*\n?[^\S\n]*"      # blanks and at most one line break (never a page break)
+LONG_TEXT = 50_000      # characters from which snippets read offsets from the postings instead
+
+
+def _word_pattern(word: str) -> str:
+    """A word as a regex over normalised text: a layout break may sit between two characters of
+    which one is Han (the analyzer joins those); a letter or digit at an edge must not continue a
+    longer run of its kind (`a` is not marked inside `qms`, `1` not in 2021, `8.5` not in 18.55;
+    `qms` is inside qms2021, as the analyzer cuts it)."""
+    out = [re.escape(word[0])]
+    for before, after in zip(word, word[1:]):
+        if _HAN_CHAR.match(before) or _HAN_CHAR.match(after):
+            out.append(_LAYOUT_BREAK)
+        out.append(re.escape(after))
+    pattern = "".join(out)
+    for edge, guard in ((word[0], "(?<![{}])"), (word[-1], "(?![{}])")):
+        if edge.isascii() and edge.isalnum():
+            run = "a-z" if edge.isalpha() else "0-9"
+            pattern = guard.format(run) + pattern if guard.startswith("(?<") else pattern + guard.format(run)
+    return pattern
+
+
 @lru_cache(maxsize=256)
 def _words_pattern(words: frozenset[bytes]) -> re.Pattern | None:
-    """One regex finding any of the words in normalised text, longest first; blanks and line
-    breaks may sit inside a word (PDF layout), letters and digits only match whole runs (`a` is
-    not marked inside `qms`, `1` not inside 2021, but `qms` is inside qms2021, as the analyzer cuts it)."""
-    alternatives = []
-    for word in sorted({w.decode("utf-8") for w in words}, key=lambda w: (-len(w), w)):
-        pattern = r"\s*".join(map(re.escape, word))
-        if word.isascii() and word.isalnum():
-            # the analyzer cuts where letters meet digits (qms1234 → qms 1234)
-            run = "a-z" if word.isalpha() else "0-9" if word.isdigit() else "a-z0-9"
-            pattern = rf"(?<![{run}]){pattern}(?![{run}])"
-        alternatives.append(pattern)
-    return re.compile("|".join(alternatives)) if alternatives else None
+    """One regex finding any of the words in normalised text, longest first."""
+    texts = sorted({w.decode("utf-8") for w in words} - {""}, key=lambda w: (-len(w), w))
+    return re.compile("|".join(_word_pattern(w) for w in texts)) if texts else None
 
 
 def _text_spans(text: str, words: set[bytes]) -> list[tuple[int, int]]:
     """(start, end) of the matched words in a hit's text, found in its normalised form (one
-    character for one, so offsets are the original's): a regex over 2,000 characters instead of
-    reading the postings of every matched word for every hit shown."""
+    character for one, so offsets are the original's): a regex over a few thousand characters
+    instead of reading the postings of every matched word for every hit shown."""
     pattern = _words_pattern(frozenset(words)) if words else None
     if pattern is None:
         return []
     return [m.span() for m in pattern.finditer(normalise_chars(text))]
+
+
+def _posting_spans(searcher: Searcher, docnum: int, words: set[bytes]) -> list[tuple[int, int]]:
+    """(start, end) of every occurrence of the matched words in one document, from the body's
+    postings (character offsets stored at indexing): for long documents, where scanning the text
+    would cost more than reading the postings."""
+    spans: list[tuple[int, int]] = []
+    for sub, offset in searcher.leaf_searchers():
+        if offset <= docnum < offset + sub.doc_count_all():
+            reader, local = sub.reader(), docnum - offset
+            break
+    else:
+        return spans
+    for word in words:
+        if ("body", word) not in reader:
+            continue
+        postings = reader.postings("body", word)
+        if not postings.is_active():
+            continue
+        postings.skip_to(local)
+        if postings.is_active() and postings.id() == local:
+            spans += [(s, e) for _, s, e in postings.value_as("characters")]
+    return sorted(set(spans))
 
 
 def _windows(spans: list[tuple[int, int]], count: int) -> list[list[tuple[int, int]]]:
@@ -138,7 +211,8 @@ def snippets(searcher: Searcher, hit, words: set[bytes], count: int) -> tuple[li
     """Snippets of a hit's body text with their page numbers, and every page that matched."""
     text: str = hit.get("body") or ""
     starts: list[int] = hit.get("page_starts") or [0]
-    spans = _text_spans(text, words)
+    spans = (_text_spans(text, words) if len(text) < LONG_TEXT
+             else _posting_spans(searcher, hit.docnum, words) if words else [])
     page_of = lambda pos: bisect_right(starts, pos)  # noqa: E731 — 1-based page of a position
     pages = sorted({page_of(s) for s, _ in spans})
     out = []

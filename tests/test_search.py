@@ -181,7 +181,11 @@ def test_paging_and_date_sort(env):
 
 
 MATCH_QUERIES = ["审核", "纠正措施 记录", "审核报告", "不符合 OR 观察项", "审核 NOT 记录",
-                 "(记录 OR 文件) NOT 培训", '"审核组长"', '"纠正措施" 记录', "质量管理体系", "QMS 审核"]
+                 "(记录 OR 文件) NOT 培训", '"审核组长"', '"纠正措施" 记录', "质量管理体系", "QMS 审核",
+                 # an AND inside an OR (a word the analyzer splits, a bracket, a NOT): its words
+                 # score only where that branch matches
+                 "二阶段 OR 审核 OR 拟于", "(审核 记录) OR 培训", "培训 OR (NOT 记录)", "NOT 记录",
+                 "外部供方评价 OR 管理评审"]
 
 
 @pytest.mark.parametrize("q", MATCH_QUERIES)
@@ -267,7 +271,8 @@ def test_similar_documents(env):
     ("管理评审 OR", {}, "AND, OR and NOT"),
     ("code:17.1x", {}, "specialty code"),
     ("管理评审 code:", {}, "code: needs a value"),
-    ("stage: 管理评审", {}, "stage: needs a value"),
+    ("stage: 管理评审", {}, "unknown audit stage"),
+    ('code:"" 审核', {}, "code: needs a value"),
     ("", {"year": "20x3"}, "year"),
     ("", {"stage": "第五阶段"}, "stage"),
     ("", {"field": "XYZ"}, "field"),
@@ -289,10 +294,22 @@ def test_partial_fill_keeps_identifiers_whole(env):
     from indexer.search import parser_for
 
     handle, _, _ = env
-    loose = parser_for(handle).parse("F0A199 管理评审").loose
-    singles = {t.text for t in loose.leaves() if isinstance(t, wq.Term) and t.text in ("f", "0", "a", "199")}
-    assert not singles
-    assert any(isinstance(t, wq.Phrase) and t.words == ["f", "0", "a", "199"] for t in loose.leaves())
+    for q in ("F0A199 管理评审", "设备F0A199", '"数控车床" F0A199'):
+        loose = parser_for(handle).parse(q).loose
+        singles = {t.text for t in loose.leaves() if isinstance(t, wq.Term) and t.text in ("f", "0", "a", "199")}
+        assert not singles, q
+        assert any(isinstance(t, wq.Phrase) and t.words == ["f", "0", "a", "199"] for t in loose.leaves()), q
+
+
+def test_filters_with_a_blank_after_the_colon_and_filters_inside_quotes(env):
+    from indexer.search import parser_for
+
+    handle, _, _ = env
+    parser = parser_for(handle)
+    assert parser.parse("审核 org: 宁波").applied == {"org": ["宁波"]}
+    assert parser.parse("审核 code： 17.10").applied == {"code": ["17.10"]}        # full-width colon
+    quoted = parser.parse('"审核 code: 17.10"')
+    assert quoted.applied == {} and quoted.text == '"审核 code: 17.10"'
 
 
 def test_bad_paging_is_an_error(env):
@@ -361,6 +378,43 @@ def test_check_reports_missing_extra_and_stale(small):
     assert state.missing == [doc_ids[1]] and state.stale == [doc_ids[0]] and not state.extra
     build.reindex(catalog, home / "index")
     assert build.check(catalog, build.open_index(home / "index")).clean
+
+
+def test_searches_after_documents_are_updated_and_removed(small):
+    """A re-indexed document leaves a deletion in its old segment: searches keep working and the
+    match sets, facets and ranking stay Whoosh's (deleted documents in no set, no score)."""
+    from whoosh import scoring
+
+    from indexer.matchsets import docnums, for_searcher
+    from indexer.search import parser_for
+
+    home, catalog = small
+    build.reindex(catalog, home / "index")
+    handle = build.open_index(home / "index")
+    before = search(handle, catalog, SearchRequest(q="受审核方"))["total"]
+    doc_ids = catalog.document_ids()
+    build.update(catalog, handle, [doc_ids[0]])                  # update_document: delete + add
+    build.update(catalog, handle, [], remove=[doc_ids[1]])
+    result = search(handle, catalog, SearchRequest(q="受审核方"))
+    assert result["total"] == before - 1 and doc_ids[1] not in {h["id"] for h in result["hits"]}
+    for q in ("受审核方", "宁波恒达", '"点检记录"', "管理评审 OR 首次会议"):
+        parsed = parser_for(handle).parse(q)
+        with handle.index.searcher(weighting=scoring.BM25F()) as searcher:
+            assert searcher.reader().has_deletions()
+            sets = for_searcher(searcher)
+            bits = sets.query(parsed.query)
+            assert docnums(bits, sets.size) == sorted(searcher.docs_for_query(parsed.query))
+            every = sorted(((round(h.score, 6), h.docnum) for h in searcher.search(parsed.query, limit=None)),
+                           key=lambda x: (-x[0], x[1]))
+            assert [(round(v, 6), d) for v, d in sets.top(parsed.query, bits, 10)] == every[:10]
+
+
+def test_an_empty_index_answers_every_search(tmp_path):
+    catalog = Catalog(tmp_path / "catalog.db")
+    handle = build.open_index(tmp_path / "index")
+    for q in ("审核", '"管理 评审"', "审核 NOT 记录", ""):
+        result = search(handle, catalog, SearchRequest(q=q))
+        assert result["total"] == 0 and result["hits"] == []
 
 
 def test_a_new_schema_version_rebuilds_the_index(small):
