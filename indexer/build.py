@@ -27,6 +27,7 @@ from .schema import build_schema, to_record, version
 VERSION_FILE = "VERSION"
 BULK = 2000          # documents from which a build uses several processes
 BULK_STEP = 20_000   # documents a bulk commit (fewer, larger segments: each costs every query)
+POOL_MB = 256        # postings each bulk process sorts in memory before spilling a run to disk
 
 
 class _Lengths:
@@ -118,7 +119,7 @@ def writer(handle: IndexHandle, wait: float = 60.0, procs: int = 1) -> IndexWrit
     while True:
         try:
             if procs > 1:        # each process writes its own segment; `reindex` merges after
-                return handle.index.writer(procs=procs, multisegment=True, limitmb=256)
+                return handle.index.writer(procs=procs, multisegment=True, limitmb=POOL_MB)
             return handle.index.writer()
         except LockError:
             if time.monotonic() >= deadline:

@@ -433,8 +433,17 @@ class MatchSets:
                         found = [p - i for p in _positions(values[j]) if p >= i]
                         starts.extend(found)
                         docs.extend([int(ids[j])] * len(found))
-            here = np.unique((np.array(docs, dtype=np.int64) << 32) | np.array(starts, dtype=np.int64))
-            keys = here if keys is None else np.intersect1d(keys, here, assume_unique=True)
+            # ascending already (documents in order, each one's positions in order): no sort
+            here = (np.array(docs, dtype=np.int64) << 32) | np.array(starts, dtype=np.int64)
+            if here.size > 1 and not (here[1:] >= here[:-1]).all():
+                here.sort()
+            if keys is None:
+                keys = here
+            elif here.size:
+                at = np.minimum(np.searchsorted(here, keys), here.size - 1)
+                keys = keys[here[at] == keys]
+            else:
+                return 0
             if not keys.size:
                 return 0
             allowed = np.zeros(self.size, dtype=bool)
