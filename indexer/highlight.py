@@ -17,7 +17,7 @@ from archive.catalog import Catalog
 
 from .build import IndexHandle, learn_org_names
 from .matchsets import for_searcher
-from .search import matched_words, parser_for, searcher_for
+from .search import matched_words, parser_for, posting_spans, searcher_for
 
 
 @dataclass
@@ -33,14 +33,9 @@ class MarkedPage:
 
 
 def _spans(searcher: Searcher, docnum: int, words: set[bytes]) -> list[tuple[int, int]]:
-    spans: set[tuple[int, int]] = set()
-    for word in words:
-        postings = searcher.postings("body", word)
-        postings.skip_to(docnum)
-        if postings.is_active() and postings.id() == docnum:
-            spans.update((s, e) for _, s, e in postings.value_as("characters"))
+    spans = posting_spans(searcher, docnum, words)
     merged: list[tuple[int, int]] = []
-    for s, e in sorted(spans):          # overlapping matches (机械制造 and 机械) become one mark
+    for s, e in spans:                  # overlapping matches (机械制造 and 机械) become one mark
         if merged and s <= merged[-1][1]:
             merged[-1] = (merged[-1][0], max(e, merged[-1][1]))
         else:

@@ -159,10 +159,10 @@ def _text_spans(text: str, words: set[bytes]) -> list[tuple[int, int]]:
     return [m.span() for m in pattern.finditer(normalise_chars(text))]
 
 
-def _posting_spans(searcher: Searcher, docnum: int, words: set[bytes]) -> list[tuple[int, int]]:
+def posting_spans(searcher: Searcher, docnum: int, words: set[bytes]) -> list[tuple[int, int]]:
     """(start, end) of every occurrence of the matched words in one document, from the body's
-    postings (character offsets stored at indexing): for long documents, where scanning the text
-    would cost more than reading the postings."""
+    postings (character offsets stored at indexing): exactly the tokens found, for the document
+    view, and for long documents in results, where scanning the text would cost more."""
     spans: list[tuple[int, int]] = []
     for sub, offset in searcher.leaf_searchers():
         if offset <= docnum < offset + sub.doc_count_all():
@@ -212,7 +212,7 @@ def snippets(searcher: Searcher, hit, words: set[bytes], count: int) -> tuple[li
     text: str = hit.get("body") or ""
     starts: list[int] = hit.get("page_starts") or [0]
     spans = (_text_spans(text, words) if len(text) < LONG_TEXT
-             else _posting_spans(searcher, hit.docnum, words) if words else [])
+             else posting_spans(searcher, hit.docnum, words) if words else [])
     page_of = lambda pos: bisect_right(starts, pos)  # noqa: E731 — 1-based page of a position
     pages = sorted({page_of(s) for s, _ in spans})
     out = []
