@@ -9,6 +9,7 @@ with a reason, and the server goes on.
 from __future__ import annotations
 
 import io
+import multiprocessing
 import resource
 import threading
 from concurrent.futures import TimeoutError as FutureTimeout
@@ -79,8 +80,12 @@ class Renderer:
 
         with self._lock:
             if self._pool is None:
+                # spawned, not forked: the server is threaded (a fork copies other threads' locks
+                # mid-use) and a forked worker inherits every open descriptor of the process
+                # (a test's browser driver pipe kept open by it never saw its end: a hang)
                 self._pool = ProcessPool(max_workers=self.workers, initializer=_limit_memory,
-                                         initargs=(self.memory_mb,))
+                                         initargs=(self.memory_mb,),
+                                         context=multiprocessing.get_context("spawn"))
             return self._pool
 
     def png(self, path: Path, page_number: int, scale: float = 1.5) -> bytes:
