@@ -607,21 +607,16 @@ def _scoring_leaves(q: wq.Query, boost: float, out: list, schema, cond: tuple = 
     return False
 
 
-def _blocks(m) -> Iterable[tuple]:
-    """(ids, weights) of each block of postings."""
-    if isinstance(m, W3LeafMatcher):
-        while m.is_active():
-            m._read_ids()
-            m._read_weights()
-            yield m._ids, m._weights
-            m._next_block()
-    else:
-        ids, weights = [], []
-        while m.is_active():
-            ids.append(m.id())
-            weights.append(m.weight())
-            m.next()
-        yield ids, weights
+def _one_by_one(m) -> tuple[list[int], list[float], list]:
+    """Ids, weights and raw values of every posting through the matcher's own accessors: the
+    fallback of the block readers below for posting lists they cannot read directly."""
+    ids, weights, values = [], [], []
+    while m.is_active():
+        ids.append(m.id())
+        weights.append(m.weight())
+        values.append(m.value())
+        m.next()
+    return ids, weights, values
 
 
 def _block_arrays(m) -> Iterable[tuple[np.ndarray, np.ndarray]]:
@@ -643,8 +638,8 @@ def _block_arrays(m) -> Iterable[tuple[np.ndarray, np.ndarray]]:
             yield ids, weights
             m._next_block()
     else:
-        for ids, weights in _blocks(m):
-            yield np.array(ids, dtype=np.int64), np.array(weights, dtype=np.float64)
+        ids, weights, _ = _one_by_one(m)
+        yield np.array(ids, dtype=np.int64), np.array(weights, dtype=np.float64)
 
 
 def _length_column(reader, fieldname: str):
@@ -665,25 +660,8 @@ def _block_values(m) -> Iterable[tuple[np.ndarray, tuple]]:
             yield np.cumsum(np.array(m._data[0], dtype=np.int64)), m._data[2]
             m._next_block()
     else:
-        ids, values = [], []
-        for d, v in _items(m):
-            ids.append(d)
-            values.append(v)
+        ids, _, values = _one_by_one(m)
         yield np.array(ids, dtype=np.int64), tuple(values)
-
-
-def _items(m) -> Iterable[tuple[int, bytes]]:
-    """(document number, raw value) of every posting, block by block."""
-    if isinstance(m, W3LeafMatcher):
-        while m.is_active():
-            m._read_ids()
-            m._read_values()
-            yield from zip(m._ids, m._values)
-            m._next_block()
-    else:
-        while m.is_active():
-            yield m.id(), m.value()
-            m.next()
 
 
 def _positions(value: bytes) -> Iterable[int]:
