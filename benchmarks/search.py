@@ -456,7 +456,8 @@ PROFILE_FUNCS = (
     ("hit_document (catalogue)", "indexer/search.py", "hit_document"),
     ("stored fields of hits", "whoosh/searching.py", "fields"),
     ("snippets", "indexer/search.py", "snippets"),
-    ("  matched words found in the text", "indexer/search.py", "_text_spans"),
+    ("  matched words found in the text", "indexer/search.py", "text_spans"),
+    ("matched words of the hits", "indexer/search.py", "matched_words"),
     ("facet counts (popcounts)", "indexer/matchsets.py", "facets"),
     ("  facet bitsets (once per searcher)", "indexer/matchsets.py", "_facet_bits"),
 )

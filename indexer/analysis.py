@@ -436,8 +436,8 @@ class JiebaTokenizer(Tokenizer):
             yield t
 
     def _memo_spans(self, value: str, stacked: bool) -> list[tuple[str, int, int, int]]:
-        """`spans`, remembered for the last string: a text is indexed more than once (`body` with
-        positions, `bodyf` without, each text field's pair field) and segmented once."""
+        """`spans`, remembered for the last string: a text is indexed twice (its field and the
+        field's pair field) and segmented once."""
         memo = _memo.__dict__
         key = (stacked, self.decompose_from, self.gap, self.join_lines)
         if memo.get("value") is value and memo.get("key") == key:
@@ -493,32 +493,45 @@ class JiebaTokenizer(Tokenizer):
 
 
 class JiebaPairTokenizer(JiebaTokenizer):
-    """Every pair of words at consecutive positions, as one token `"x y"` (`pair_term`): the
-    body's pair field. A two-word phrase is then one term lookup instead of a check of positions
-    in every document holding both words (exact: a phrase matches where its first word is at some
-    position and its second at the next, stacked words included, and each such pair is a term).
-    Longer phrases AND their pairs before positions are checked. No positions or offsets."""
+    """Every pair of words at consecutive positions, as one term `"x y"` (`pair_term`) with the
+    positions where it starts: the text fields' pair fields (`schema.PairField`). A two-word phrase
+    is then one term lookup, and a longer one a few pairs whose positions line up (a phrase matches
+    where its first word is at some position and each next word at the next, stacked words
+    included; each such pair is a term, so this is exact). Pairs are rarer than their words:
+    checking `审核 过程 及` reads the positions of two pairs found a few times a document instead of
+    `审核`, found dozens of times."""
 
     def __call__(self, value, positions=False, chars=False, keeporiginal=False, removestops=True,
                  start_pos=0, start_char=0, tokenize=True, mode="", **kwargs) -> Iterator[Token]:
-        t = Token(False, False, removestops=removestops, mode=mode, **kwargs)
+        t = Token(positions, False, removestops=removestops, mode=mode, **kwargs)
         stacked = (self.segmode or ("query" if mode == "query" else "index")) == "index"
-        for pair in self.pairs(value, stacked):
-            t.text = pair
-            t.boost = 1.0
-            t.stopped = False
-            yield t
+        for pair, starts in self.pair_positions(value, stacked).items():
+            for pos in starts:
+                t.text = pair
+                t.boost = 1.0
+                t.stopped = False
+                if positions:
+                    t.pos = start_pos + pos
+                yield t
 
     def pairs(self, value: str, stacked: bool = True) -> set[str]:
         """The distinct pair terms of a text."""
+        return set(self.pair_positions(value, stacked))
+
+    def pair_positions(self, value: str, stacked: bool = True) -> dict[str, list[int]]:
+        """Each pair term of a text → the positions of its first word, ascending."""
         at: dict[int, list[str]] = {}
         for text, pos, _, _ in self._memo_spans(value, stacked):
-            at.setdefault(pos, []).append(text)
-        out: set[str] = set()
-        for pos, firsts in at.items():
+            words = at.setdefault(pos, [])
+            if text not in words:
+                words.append(text)
+        out: dict[str, list[int]] = {}
+        for pos, firsts in at.items():             # positions ascending (spans come in order)
             seconds = at.get(pos + 1)
             if seconds:
-                out.update(pair_term(first, second) for first in firsts for second in seconds)
+                for first in firsts:
+                    for second in seconds:
+                        out.setdefault(pair_term(first, second), []).append(pos)
         return out
 
 

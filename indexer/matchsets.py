@@ -8,8 +8,8 @@ each term's posting list is decoded into numpy arrays (ids, weights) straight fr
 once per segment and process (`SegmentCache`), and/or/not are integer operations; facet counts are
 popcounts of the match set against one bitset per facet value; the BM25F ranking is array
 arithmetic over the postings. Two-word phrases are one lookup in the field's pair field
-(`bodyp`, `titlep` …); longer ones AND their pairs, then check positions in the documents left,
-rarest word first.
+(`bodyp`, `titlep` …); longer ones AND their pairs, then check that the positions of a few pairs
+line up in the documents left (packed positions, a block of postings decoded at once).
 
 `MatchSets(searcher)` is kept per searcher (`for_searcher`); it caches the bitsets of recent terms.
 Anything this module does not know how to evaluate falls back to Whoosh's own matcher, so the sets
@@ -21,7 +21,7 @@ import heapq
 import re
 import threading
 from collections import OrderedDict
-from itertools import accumulate
+from itertools import accumulate, chain
 from pickle import loads
 from typing import Iterable
 
@@ -33,7 +33,7 @@ from whoosh.searching import Searcher
 from whoosh.util.numeric import byte_to_length
 
 from .analysis import pair_term
-from .schema import pair_field, unpack_facets
+from .schema import PackedPositions, pair_field, unpack_facets, unpack_positions
 
 SINGLE_CHECKS = 24        # phrase checks document by document before checking the rest at once
 TERM_CACHE = 512          # term bitsets kept per searcher (a 100k-document bitset is 12.5 kB)
@@ -164,14 +164,13 @@ class MatchSets:
         """Global document numbers (ascending) and weights of a term's postings in every segment,
         deletions included. Each segment's part is decoded once per process (`segment_cache`),
         so that ranking and match sets are array operations, not a Python loop per posting."""
-        real = "bodyf" if fieldname == "body" and "bodyf" in self.searcher.schema else fieldname
         id_parts: list[np.ndarray] = []
         weight_parts: list[np.ndarray] = []
         for (reader, off), segid in zip(self.leaves, self._segids):
-            if (real, btext) not in reader:
+            if (fieldname, btext) not in reader:
                 continue
-            ids, weights = segment_cache.get((segid, "postings", real, btext),
-                                             lambda: _segment_postings(reader, real, btext))
+            ids, weights = segment_cache.get((segid, "postings", fieldname, btext),
+                                             lambda: _segment_postings(reader, fieldname, btext))
             id_parts.append(ids + off if off else ids)
             weight_parts.append(weights)
         if not id_parts:
@@ -286,30 +285,8 @@ class MatchSets:
         return to_mask(bits, size), None
 
     def _phrase_at(self, fieldname: str, words: list[str], g: int) -> bool:
-        """Whether the phrase occurs in one document (positions from its postings)."""
-        for reader, off in self.leaves:
-            if off <= g < off + reader.doc_count_all():
-                break
-        else:
-            return False
-        local = g - off
-        field = self.searcher.schema[fieldname]
-        starts: set[int] | None = None
-        for i, w in enumerate(words):
-            bt = field.to_bytes(w)
-            if (fieldname, bt) not in reader:
-                return False
-            m = reader.postings(fieldname, bt)
-            if not m.is_active():          # every posting of the word deleted in this segment
-                return False
-            m.skip_to(local)
-            if not m.is_active() or m.id() != local:
-                return False
-            found = {p - i for p in _positions(m.value())}
-            starts = found if starts is None else starts & found
-            if not starts:
-                return False
-        return True
+        """Whether the phrase occurs in one document (blocks without it are skipped unread)."""
+        return bool(self.phrase(fieldname, words, 1 << g))
 
     def _norms(self, fieldname: str, b: float, k1: float) -> np.ndarray:
         """K1 * (1 - B + B * length / average length) of every document for one field (the part of
@@ -337,6 +314,12 @@ class MatchSets:
         mask = self.live if within is None else within & self.live
         return self._eval(q, mask) & mask
 
+    def within(self, q: wq.Query, mask: int) -> int:
+        """The live documents of `mask` that `q` matches (the phrases of the last `query` stay
+        known: `phrase_bits`)."""
+        mask &= self.live
+        return self._eval(q, mask) & mask
+
     def phrase_bits(self, q: wq.Phrase) -> int | None:
         """The documents a phrase of the last `query` matched (among those it was checked in)."""
         found = self._phrases.get((q.fieldname, tuple(q.words)))
@@ -361,12 +344,12 @@ class MatchSets:
                     if not bits:
                         break
                 return bits
-            if not any(isinstance(s, wq.Not) for s in subs):
-                bits = 0
-                for s in sorted(subs, key=_cost):
-                    # a document already matched need not be checked by a costlier alternative
-                    bits |= self._eval(s, mask & ~bits)
-                return bits
+            bits = 0
+            for s in sorted(subs, key=_cost):
+                # a document already matched need not be checked by a costlier alternative (a
+                # NOT alternative: the documents of the mask its query does not match)
+                bits |= self._eval(s, mask & ~bits)
+            return bits
         elif isinstance(q, wq.AndNot):
             bits = self._eval(q.a, mask)
             return bits & ~self._eval(q.b, bits)
@@ -403,38 +386,54 @@ class MatchSets:
             return 0
         if len(btexts) == 1:
             return self.term(fieldname, btexts[0])
-        pairs = self._pairs(fieldname, words)
-        if pairs is not None and len(words) == 2:
-            return pairs                   # exact: the pair field holds every adjacent pair
         cand = self.all if mask is None else mask
-        if pairs is not None:
-            cand &= pairs
-        for bt in btexts:
-            cand &= self.term(fieldname, bt)
+        pairs = pair_field(fieldname)
+        if pairs not in self.searcher.schema:            # no pair field: the words' positions
+            for bt in btexts:
+                cand &= self.term(fieldname, bt)
+                if not cand:
+                    return 0
+            return self._aligned(fieldname, [(bt, i) for i, bt in enumerate(btexts)], cand)
+        terms = [self.to_bytes(pairs, pair_term(a, b)) for a, b in zip(words, words[1:])]
+        for bt in terms:
+            cand &= self.term(pairs, bt)
             if not cand:
                 return 0
-        # Positions are read for the candidates only, rarest word first; each word narrows the
-        # candidates and their possible phrase starts, kept as one array of
-        # (document << 32 | start) keys and intersected as arrays.
-        order = sorted(range(len(btexts)), key=lambda i: self.term(fieldname, btexts[i]).bit_count())
+        if len(terms) == 1:
+            return cand                # exact: the pair field holds every adjacent pair
+        # The pairs at even offsets and the last one cover every word; where their positions line
+        # up, the whole phrase is there (each pair fixes two words at their positions).
+        cover = list(range(0, len(terms), 2))
+        if cover[-1] != len(terms) - 1:
+            cover.append(len(terms) - 1)
+        return self._aligned(pairs, [(terms[i], i) for i in cover], cand)
+
+    def _aligned(self, fieldname: str, terms: list[tuple[bytes, int]], cand: int) -> int:
+        """Documents of `cand` with a start position p where each (term, offset) occurs at
+        p + offset. Positions are read for the candidates only, rarest term first; each term
+        narrows the candidates and their possible starts, kept as one sorted array of
+        (document << 32 | start) keys and intersected by binary search."""
+        terms = sorted(terms, key=lambda t: self.term(fieldname, t[0]).bit_count())
         allowed = to_mask(cand, self.size)
+        allowed_ids = np.flatnonzero(allowed)
+        packed = isinstance(self.searcher.schema[fieldname].format, PackedPositions)
         keys: np.ndarray | None = None
-        for i in order:
-            docs: list[int] = []
-            starts: list[int] = []
+        for btext, offset in terms:
+            doc_parts, pos_parts = [], []
             for reader, off in self.leaves:
-                if (fieldname, btexts[i]) not in reader:
+                if (fieldname, btext) not in reader:
                     continue
-                m = reader.postings(fieldname, btexts[i])
+                m = reader.postings(fieldname, btext)
                 m = m if isinstance(m, W3LeafMatcher) else getattr(m, "child", m)
-                for ids, values in _block_values(m):
-                    ids = ids + off
-                    for j in np.flatnonzero(allowed[ids]).tolist():
-                        found = [p - i for p in _positions(values[j]) if p >= i]
-                        starts.extend(found)
-                        docs.extend([int(ids[j])] * len(found))
+                for docs, positions in _block_positions(m, allowed, allowed_ids, off, packed):
+                    doc_parts.append(docs)
+                    pos_parts.append(positions)
+            if not doc_parts:
+                return 0
+            docs, positions = np.concatenate(doc_parts), np.concatenate(pos_parts)
+            keep = positions >= offset
+            here = (docs[keep] << 32) | (positions[keep] - offset)
             # ascending already (documents in order, each one's positions in order): no sort
-            here = (np.array(docs, dtype=np.int64) << 32) | np.array(starts, dtype=np.int64)
             if here.size > 1 and not (here[1:] >= here[:-1]).all():
                 here.sort()
             if keys is None:
@@ -448,6 +447,7 @@ class MatchSets:
                 return 0
             allowed = np.zeros(self.size, dtype=bool)
             allowed[keys >> 32] = True
+            allowed_ids = np.unique(keys >> 32)
         return from_mask(allowed)
 
     def _pairs(self, fieldname: str, words: list[str]) -> int | None:
@@ -651,17 +651,49 @@ def _length_column(reader, fieldname: str):
     return perdoc._cached_reader(_lenfield(fieldname), LENGTHS_COLUMN)
 
 
-def _block_values(m) -> Iterable[tuple[np.ndarray, tuple]]:
-    """(segment-local ids, raw posting values) of each block of a raw matcher's postings."""
+def _block_values(m, wanted=None) -> Iterable[tuple[np.ndarray, tuple]]:
+    """(segment-local ids, raw posting values) of each block of a raw matcher's postings;
+    `wanted(first, last)` says whether a block of local ids first..last can hold a wanted
+    document (blocks that cannot are skipped without being decompressed)."""
     if isinstance(m, W3LeafMatcher) and not m._byteids and (m._fixedsize is None or m._fixedsize < 0):
+        first = 0
         while m.is_active():
-            if m._data is None:
-                m._read_data()
-            yield np.cumsum(np.array(m._data[0], dtype=np.int64)), m._data[2]
+            last = m.block_max_id()
+            if wanted is None or wanted(first, last):
+                if m._data is None:
+                    m._read_data()
+                yield np.cumsum(np.array(m._data[0], dtype=np.int64)), m._data[2]
+            first = last + 1
             m._next_block()
     else:
         ids, _, values = _one_by_one(m)
         yield np.array(ids, dtype=np.int64), tuple(values)
+
+
+def _block_positions(m, allowed: np.ndarray, allowed_ids: np.ndarray, off: int,
+                     packed: bool) -> Iterable[tuple[np.ndarray, np.ndarray]]:
+    """(global document of each position, position) for the postings of documents in `allowed`
+    (`allowed_ids`: the same, as sorted global ids), block by block; `packed`: `PackedPositions`
+    values, decoded a block at a time."""
+
+    def wanted(first: int, last: int) -> bool:
+        i = int(np.searchsorted(allowed_ids, first + off))
+        return i < allowed_ids.size and allowed_ids[i] <= last + off
+
+    for ids, values in _block_values(m, wanted):
+        ids = ids + off
+        sel = np.flatnonzero(allowed[ids])
+        if not sel.size:
+            continue
+        chosen = values if sel.size == len(values) else [values[j] for j in sel.tolist()]
+        if packed:
+            counts = np.fromiter(map(len, chosen), dtype=np.int64, count=len(chosen)) >> 2
+            positions = unpack_positions(b"".join(chosen)).astype(np.int64)
+        else:
+            lists = [list(_positions(v)) for v in chosen]
+            counts = np.fromiter(map(len, lists), dtype=np.int64, count=len(lists))
+            positions = np.fromiter(chain.from_iterable(lists), dtype=np.int64, count=int(counts.sum()))
+        yield np.repeat(ids[sel], counts), positions
 
 
 def _positions(value: bytes) -> Iterable[int]:

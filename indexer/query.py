@@ -237,6 +237,11 @@ class QueryParser:
                 raise QueryError(f"the query cannot be read (check AND, OR, NOT and brackets): {text!r}") from exc
             if query is wq.NullQuery:
                 raise QueryError(f"nothing to search for in {text!r}")
+            if any(isinstance(q, wq.Phrase) and q.slop != 1 for q in query.leaves()) or (
+                    isinstance(query, wq.Phrase) and query.slop != 1):
+                # the index keeps which words follow each other, not how far apart they are
+                raise QueryError('"…"~N (words near each other) is not supported: quote the exact '
+                                 'words, or leave the quotes off to find documents with all of them')
             if not quoted:
                 # A quoted phrase means these very words: no synonyms, no re-splitting.
                 query = _split_words(query)

@@ -1,9 +1,10 @@
 """The Whoosh schema, its version, and the mapping from a catalogue document to an index record.
 
-Text fields (title, org, findings, body …) use the jieba analyzer; `bodyf` holds the body's words
-once more without positions, for cheap matching and scoring, and each text field `f` has a pair
-field `fp` of its words at consecutive positions, for phrases (the analyzer segments each text once
-for all of them). Codes, clauses and certificate numbers are not text: each has an exact field and
+Text fields (title, org, findings, body …) use the jieba analyzer and hold document frequencies
+only: what matching and scoring read. Phrases are matched through each text field `f`'s pair field
+`fp`: every pair of words at consecutive positions with the positions where it starts, packed as
+raw integers (`PackedPositions`), so a phrase check decodes a block of postings with numpy instead
+of unpickling each posting (the analyzer segments each text once for both fields). Codes, clauses and certificate numbers are not text: each has an exact field and
 a field holding every prefix (`17.10.02` → 17, 17.10, 17.10.02), so `code:17.10` is one term
 lookup. Facet values are packed
 into one column per document, read without touching stored fields.
@@ -13,9 +14,12 @@ when any of them changes, the index is rebuilt from the catalogue.
 from __future__ import annotations
 
 import hashlib
+import sys
+from array import array
 from datetime import datetime
 from typing import Any
 
+import numpy as np
 from whoosh import columns, fields, formats
 from whoosh.analysis import Analyzer
 
@@ -26,7 +30,7 @@ from archive.models import Document
 
 from . import analysis, dictionary
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 # BM25F field weights (applied by the query parser): where a word appears says how much the
 # document is about it. `kind` holds the names of the document's type and stage, `scope` its
 # scope wording and the names of its specialty codes.
@@ -62,41 +66,79 @@ def pair_field(fieldname: str) -> str:
     return fieldname + "p"
 
 
+class PackedPositions(formats.Format):
+    """Posting values holding token positions as little-endian uint32, nothing else: a block of
+    postings decodes with one `numpy.frombuffer` (`matchsets`), where Whoosh's Positions and
+    Characters formats pickle each posting's deltas (unpickled one posting at a time, 2/3 of the
+    time of a phrase check over common words). zlib compresses the blocks on disk."""
+
+    posting_size = -1
+
+    def word_values(self, value, analyzer, **kwargs):
+        found: dict[str, list[int]] = {}
+        for t in analyzer(value, positions=True, **kwargs):
+            found.setdefault(t.text, []).append(t.pos)
+        for text, poses in found.items():
+            yield text, len(poses), self.field_boost * len(poses), pack_positions(poses)
+
+    def decode_positions(self, valuestring: bytes) -> list[int]:
+        return unpack_positions(valuestring).tolist()
+
+    def decode_frequency(self, valuestring: bytes) -> int:
+        return len(valuestring) // 4
+
+    def decode_weight(self, valuestring: bytes) -> float:
+        return self.field_boost * (len(valuestring) // 4)
+
+
+def pack_positions(positions: list[int]) -> bytes:
+    data = array("I", positions)
+    if sys.byteorder != "little":
+        data.byteswap()
+    return data.tobytes()
+
+
+def unpack_positions(data: bytes) -> np.ndarray:
+    return np.frombuffer(data, dtype="<u4")
+
+
 class PairField(fields.FieldType):
-    """Word pairs, presence only (`analysis.JiebaPairTokenizer`). Indexes the distinct pairs
-    directly rather than through Whoosh's token stream: a document has ~1,500 of them, and
-    Whoosh's per-token path cost more than the pairs themselves."""
+    """Word pairs and where they start (`analysis.JiebaPairTokenizer`, `PackedPositions`). Indexes
+    the pairs directly rather than through Whoosh's token stream: a document has ~1,500 of them,
+    and Whoosh's per-token path cost more than the pairs themselves."""
 
     def __init__(self, analyzer: analysis.JiebaPairTokenizer):
-        super().__init__(formats.Existence(), analyzer, scorable=False)
+        super().__init__(PackedPositions(), analyzer, scorable=False)
 
     def index(self, value, **kwargs):
         stacked = kwargs.get("mode", "index") != "query"
-        for pair in self.analyzer.pairs(value, stacked):
-            yield pair.encode("utf-8"), 1, 1.0, b""
+        for pair, starts in self.analyzer.pair_positions(value, stacked).items():
+            yield pair.encode("utf-8"), len(starts), 1.0, pack_positions(starts)
 
 
-def build_schema(analyzer: Analyzer | None = None) -> fields.Schema:
-    """The schema; `analyzer` replaces the jieba analyzer (the relevance benchmark's baselines)."""
+def build_schema(analyzer: Analyzer | None = None, positions: bool = False) -> fields.Schema:
+    """The schema. `analyzer` replaces the jieba analyzer (the relevance benchmark's baselines:
+    positions in the text fields, no pair fields); `positions=True` also keeps positions in the
+    jieba text fields, so that Whoosh itself can check phrases (the tests' reference index)."""
     text = analyzer or analysis.index_analyzer()
+    # Without pair fields, phrases need the words' positions. With them, the words' postings hold
+    # document ids and frequencies only: Whoosh keeps a posting's positions in the same
+    # compressed block as its id, so matching and scoring a common word would decompress every
+    # position of it.
+    phrase = positions or analyzer is not None
     return fields.Schema(
         id=fields.ID(stored=True, unique=True),
         path=fields.STORED(),
         stamp=fields.STORED(),          # the catalogue's ingested_at: a changed document is stale
-        title=fields.TEXT(analyzer=text, stored=True),
-        org=fields.TEXT(analyzer=text, stored=True),
-        kind=fields.TEXT(analyzer=text),
-        findings=fields.TEXT(analyzer=text),
-        scope=fields.TEXT(analyzer=text),
-        body=fields.TEXT(analyzer=text, stored=True, chars=True),
-        # The body's words again without positions (document ids and frequencies only): what
-        # matching and scoring read. Whoosh keeps a posting's positions in the same compressed
-        # block as its id, so reading `body` for a common word decompresses every position of it.
-        bodyf=fields.TEXT(analyzer=text, phrase=False),
-        # For each text field, the pairs of its words at consecutive positions ("x y"), presence
-        # only (`title` → `titlep` …): a two-word phrase is one term lookup, a longer one the AND
-        # of its pairs before positions are checked. Only with the jieba analyzer (the relevance
-        # benchmark's baselines have none).
+        title=fields.TEXT(analyzer=text, stored=True, phrase=phrase),
+        org=fields.TEXT(analyzer=text, stored=True, phrase=phrase),
+        kind=fields.TEXT(analyzer=text, phrase=phrase),
+        findings=fields.TEXT(analyzer=text, phrase=phrase),
+        scope=fields.TEXT(analyzer=text, phrase=phrase),
+        body=fields.TEXT(analyzer=text, stored=True, phrase=phrase),
+        # For each text field, the pairs of its words at consecutive positions ("x y") with their
+        # positions (`title` → `titlep` …): a two-word phrase is one term lookup, a longer one
+        # the pairs whose positions line up. Only with the jieba analyzer.
         **({pair_field(name): PairField(analysis.pair_analyzer()) for name in TEXT_FIELDS}
            if analyzer is None else {}),
         page_starts=fields.STORED(),
@@ -162,7 +204,7 @@ def to_record(doc: Document, page_texts: list[str]) -> dict[str, Any]:
         "kind": " ".join(filter(None, [TYPE_NAMES.get(doc.doc_type or "", ""),
                                        STAGE_NAMES.get(doc.stage or "", "")])),
         "scope": "\n".join([doc.scope or ""] + list(dict.fromkeys(code_names))),
-        "body": body, "bodyf": body, "page_starts": starts,
+        "body": body, "page_starts": starts,
         "field": ",".join(doc.fields), "code": ",".join(doc.codes), "code_tree": ",".join(code_tree),
         "clause": ",".join(clauses),
         "clause_tree": ",".join(sorted({p for c in clauses for p in clause_prefixes(c)})),

@@ -32,6 +32,60 @@ def env(sample_home):
     return handle, catalog, docs
 
 
+def reference_index(catalog: Catalog, directory: Path, ids: list[str]) -> build.IndexHandle:
+    """The same documents in an index whose text fields keep their word positions, so that
+    Whoosh itself checks phrases there (the real index matches phrases through its pair fields
+    and keeps no word positions): Whoosh's matching and scoring on it are what the match sets of
+    the real index must give."""
+    from whoosh import index as windex
+
+    from indexer.schema import build_schema
+
+    directory.mkdir(parents=True)
+    ref = build.IndexHandle(windex.create_in(str(directory), build_schema(positions=True)), directory)
+    build.update(catalog, ref, ids)
+    return ref
+
+
+@pytest.fixture(scope="module")
+def reference(env, tmp_path_factory):
+    handle, catalog, docs = env
+    with handle.index.searcher() as searcher:      # in the real index's order
+        order = [fields["id"] for fields in searcher.all_stored_fields()]
+    return reference_index(catalog, tmp_path_factory.mktemp("ref") / "index", order)
+
+
+def assert_same_as_reference(handle: build.IndexHandle, ref: build.IndexHandle, query) -> int:
+    """The match set, facets and BM25F top ten of `query` on the real index equal Whoosh's
+    exhaustive matching and scoring on the reference index (documents compared by id; ties in
+    score may come in another order). Returns the number of matches."""
+    from whoosh import scoring
+
+    from indexer.matchsets import docnums, for_searcher
+    from indexer.search import count_facets
+
+    with handle.index.searcher(weighting=scoring.BM25F()) as searcher, \
+            ref.index.searcher(weighting=scoring.BM25F()) as oracle:
+        sets = for_searcher(searcher)
+        bits = sets.query(query)
+        found = docnums(bits, sets.size)
+        ids = [searcher.stored_fields(d)["id"] for d in found]
+        want = sorted(oracle.docs_for_query(query))
+        assert sorted(ids) == sorted(oracle.stored_fields(d)["id"] for d in want)
+        assert sets.facets(bits, ("field", "code", "stage", "type", "year")) == count_facets(oracle, want)
+        every = sorted(((round(h.score, 6), h["id"]) for h in oracle.search(query, limit=None)),
+                       key=lambda x: -x[0])
+        top = sets.top(query, bits, 10)
+        assert top is not None
+        got = [(round(v, 6), searcher.stored_fields(d)["id"]) for v, d in top]
+        assert [v for v, _ in got] == [v for v, _ in every[:10]]
+        if got:
+            floor = got[-1][0]
+            assert {i for v, i in got if v > floor} == {i for v, i in every if v > floor}
+            assert {i for v, i in got if v == floor} <= {i for v, i in every if v == floor}
+        return len(found)
+
+
 def ids(handle, catalog, q="", per_page=100, **filters) -> set[str]:
     result = search(handle, catalog, SearchRequest(q=q, filters=filters, per_page=per_page))
     assert result["total"] <= per_page, "raise per_page for this test"
@@ -189,35 +243,23 @@ MATCH_QUERIES = ["审核", "纠正措施 记录", "审核报告", "不符合 OR 
 
 
 @pytest.mark.parametrize("q", MATCH_QUERIES)
-def test_match_sets_facets_and_ranking_are_whooshs(env, q):
+def test_match_sets_facets_and_ranking_are_whooshs(env, reference, q):
     """The bitset match sets, the facet counts from them and the BM25F top ten equal what Whoosh
-    gives by walking its matchers and scoring every match."""
-    from whoosh import scoring
-
-    from indexer.matchsets import docnums, for_searcher
-    from indexer.search import count_facets, parser_for
+    gives by walking its matchers (phrases by their word positions) and scoring every match."""
+    from indexer.search import parser_for
 
     handle, catalog, docs = env
     parsed = parser_for(handle).parse(q)
-    with handle.index.searcher(weighting=scoring.BM25F()) as searcher:
-        sets = for_searcher(searcher)
-        bits = sets.query(parsed.query)
-        whoosh_docs = sorted(searcher.docs_for_query(parsed.query))
-        assert docnums(bits, sets.size) == whoosh_docs and whoosh_docs
-        assert sets.facets(bits, ("field", "code", "stage", "type", "year")) == count_facets(searcher, whoosh_docs)
-        every = [(round(h.score, 6), h.docnum) for h in searcher.search(parsed.query, limit=None)]
-        every.sort(key=lambda x: (-x[0], x[1]))
-        top = sets.top(parsed.query, bits, 10)
-        assert top is not None
-        assert [(round(s, 6), d) for s, d in top] == every[:10]
+    total = assert_same_as_reference(handle, reference, parsed.query)
+    assert total
     result = search(handle, catalog, SearchRequest(q=q, per_page=10))
-    assert result["total"] == len(whoosh_docs) == sum(result["facets"]["type"].values())
+    assert result["total"] == total == sum(result["facets"]["type"].values())
 
 
-def test_phrases_through_the_pair_field_equal_position_checks(env):
-    """Phrases are looked up as word pairs (`bodyp`; longer ones AND their pairs, then positions
-    are checked): the documents must be exactly those Whoosh finds by checking positions, for
-    phrases of two to five words cut from the documents themselves."""
+def test_phrases_through_the_pair_field_equal_position_checks(env, reference):
+    """Phrases are looked up as word pairs (`bodyp`; longer ones by the positions of their pairs):
+    the documents must be exactly those Whoosh finds by checking word positions (in the
+    reference index), for phrases of two to five words cut from the documents themselves."""
     import random
 
     from whoosh import query as wq
@@ -236,15 +278,17 @@ def test_phrases_through_the_pair_field_equal_position_checks(env):
                 phrases.add(tuple(words[at:at + n]))
     phrases |= {("审核", "组长"), ("不", "符合"), ("管理", "评审"), ("a", "级")}
     titled = {("审核", "报告"), ("不符合", "报告"), ("二阶段", "审核"), ("审核", "计划"), ("首次", "会议")}
-    with handle.index.searcher() as searcher:
+    with handle.index.searcher() as searcher, reference.index.searcher() as oracle:
         assert {"bodyp", "titlep", "orgp", "kindp", "findingsp", "scopep"} <= set(searcher.schema.names())
+        assert not searcher.schema["body"].format.supports("positions")
         sets = for_searcher(searcher)
         found = 0
         for fieldname, words in [("body", w) for w in sorted(phrases)] + \
                 [(f, w) for f in ("title", "kind", "findings") for w in sorted(titled)]:
             q = wq.Phrase(fieldname, list(words))
-            want = sorted(searcher.docs_for_query(q))
-            assert docnums(sets.query(q), sets.size) == want, (fieldname, words)
+            want = sorted(oracle.stored_fields(d)["id"] for d in oracle.docs_for_query(q))
+            got = sorted(searcher.stored_fields(d)["id"] for d in docnums(sets.query(q), sets.size))
+            assert got == want, (fieldname, words)
             found += bool(want)
         assert found >= (len(phrases) + 15) // 2      # the rest cross punctuation: no match either way
 
@@ -279,6 +323,7 @@ def test_similar_documents(env):
     ("", {"date": "2023-13-01..2023-12-31"}, "date"),
     ("", {"date": "2023-06-01..2023-01-01"}, "backwards"),
     ("审" * (MAX_QUERY_CHARS + 1), {}, "limit"),
+    ('"管理评审 内部审核"~3', {}, "not supported"),
 ])
 def test_bad_queries_are_clear_errors(env, q, filters, message):
     handle, catalog, _ = env
@@ -349,6 +394,23 @@ def test_markup_in_documents_is_escaped_and_pages_are_named(small):
     assert second["matched_pages"] == [2] and second["snippets"][0]["page"] == 2
 
 
+def test_document_view_marks_the_tokens_found(small):
+    """The document view marks the tokens of the words the query matched in that document (from
+    the analyzer over its text, as indexed), on the page they are on, and nothing else."""
+    from indexer.highlight import marked_pages
+
+    home, catalog = small
+    build.reindex(catalog, home / "index")
+    handle = build.open_index(home / "index")
+    doc_id = search(handle, catalog, SearchRequest(q="数控车床"))["hits"][0]["id"]
+    pages = marked_pages(handle, catalog, doc_id, "数控车床 点检 OR 不存在的词")
+    marked = {(p.number, text) for p in pages for text, mark in p.segments if mark}
+    assert marked == {(2, "数控车床"), (2, "点检")}
+    page = next(p for p in pages if p.number == 2)
+    assert "".join(text for text, _ in page.segments) == catalog.pages(doc_id)[1]["text"]
+    assert not any(mark for p in marked_pages(handle, catalog, doc_id, '"点检 缺失"') for _, mark in p.segments)
+
+
 def test_reindex_resumes_after_an_interruption(small):
     home, catalog = small
     calls = []
@@ -383,30 +445,23 @@ def test_check_reports_missing_extra_and_stale(small):
 def test_searches_after_documents_are_updated_and_removed(small):
     """A re-indexed document leaves a deletion in its old segment: searches keep working and the
     match sets, facets and ranking stay Whoosh's (deleted documents in no set, no score)."""
-    from whoosh import scoring
-
-    from indexer.matchsets import docnums, for_searcher
     from indexer.search import parser_for
 
     home, catalog = small
     build.reindex(catalog, home / "index")
     handle = build.open_index(home / "index")
-    before = search(handle, catalog, SearchRequest(q="受审核方"))["total"]
     doc_ids = catalog.document_ids()
-    build.update(catalog, handle, [doc_ids[0]])                  # update_document: delete + add
-    build.update(catalog, handle, [], remove=[doc_ids[1]])
+    ref = reference_index(catalog, home / "reference", doc_ids)
+    before = search(handle, catalog, SearchRequest(q="受审核方"))["total"]
+    for index in (handle, ref):               # the same changes in both
+        build.update(catalog, index, [doc_ids[0]])                  # update_document: delete + add
+        build.update(catalog, index, [], remove=[doc_ids[1]])
     result = search(handle, catalog, SearchRequest(q="受审核方"))
     assert result["total"] == before - 1 and doc_ids[1] not in {h["id"] for h in result["hits"]}
+    with handle.index.searcher() as searcher:
+        assert searcher.reader().has_deletions()
     for q in ("受审核方", "宁波恒达", '"点检记录"', "管理评审 OR 首次会议"):
-        parsed = parser_for(handle).parse(q)
-        with handle.index.searcher(weighting=scoring.BM25F()) as searcher:
-            assert searcher.reader().has_deletions()
-            sets = for_searcher(searcher)
-            bits = sets.query(parsed.query)
-            assert docnums(bits, sets.size) == sorted(searcher.docs_for_query(parsed.query))
-            every = sorted(((round(h.score, 6), h.docnum) for h in searcher.search(parsed.query, limit=None)),
-                           key=lambda x: (-x[0], x[1]))
-            assert [(round(v, 6), d) for v, d in sets.top(parsed.query, bits, 10)] == every[:10]
+        assert_same_as_reference(handle, ref, parser_for(handle).parse(q).query)
 
 
 def test_an_empty_index_answers_every_search(tmp_path):
