@@ -411,6 +411,28 @@ def test_document_view_marks_the_tokens_found(small):
     assert not any(mark for p in marked_pages(handle, catalog, doc_id, '"点检 缺失"') for _, mark in p.segments)
 
 
+def test_commits_merge_small_segments_and_leave_large_ones(small, monkeypatch):
+    """Small segments (uploads) are merged with each other once there are MERGE_AT of them; a
+    large one (a bulk build's) is never rewritten. Whoosh's default policy merged by a Fibonacci
+    bound on the running total and rewrote almost a whole bulk-built index in one commit."""
+    home, catalog = small
+    monkeypatch.setattr(build, "SMALL_SEGMENT", 2)
+    monkeypatch.setattr(build, "MERGE_AT", 3)
+    doc_ids = catalog.document_ids()
+    handle = build.open_index(home / "index")
+    build.update(catalog, handle, doc_ids[:2], new=True)
+    large = [s.segment_id() for s in handle.index._segments()]
+    seen = []
+    for _ in range(4):                     # each re-index of one document: a new 1-document segment
+        build.update(catalog, handle, [doc_ids[2]])
+        seen.append(sorted(s.doc_count_all() for s in handle.index._segments()))
+    segments = handle.index._segments()
+    assert large[0] in [s.segment_id() for s in segments]          # the large one kept as it was
+    assert max(len(x) for x in seen) <= 3 + 1 and len(seen[-1]) < len(seen[-2])   # MERGE_AT small ones + the new one
+    assert len(segments) < 5 and build.check(catalog, handle).clean
+    assert search(handle, catalog, SearchRequest(q="审核计划"))["total"] >= 1
+
+
 def test_reindex_resumes_after_an_interruption(small):
     home, catalog = small
     calls = []
