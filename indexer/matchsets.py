@@ -35,7 +35,11 @@ from whoosh.util.numeric import byte_to_length
 from .analysis import pair_term
 from .schema import PackedPositions, pair_field, unpack_facets, unpack_positions
 
-SINGLE_CHECKS = 24        # phrase checks document by document before checking the rest at once
+# A term's positions are decoded whole (and kept) when a check needs more than this share of its
+# blocks in a segment, or more than this many of them; otherwise just those blocks are read.
+WHOLE_POSITIONS_SHARE = 0.25
+WHOLE_POSITIONS_BLOCKS = 16
+SINGLE_CHECKS = 8         # phrase checks document by document before checking the rest at once
 TERM_CACHE = 512          # term bitsets kept per searcher (a 100k-document bitset is 12.5 kB)
 SEGMENT_CACHE_BYTES = 256 << 20    # decoded postings, lengths, facets kept per process (all searchers)
 _ONE = re.compile(b"\x01")
@@ -103,6 +107,15 @@ class SegmentCache:
                     _, (_, dropped) = self._items.popitem(last=False)
                     self._bytes -= dropped
         return value
+
+    def peek(self, key: tuple):
+        """The cached value of `key`, or None (nothing computed)."""
+        with self._lock:
+            found = self._items.get(key)
+            if found is None:
+                return None
+            self._items.move_to_end(key)
+            return found[0]
 
     def clear(self) -> None:
         with self._lock:
@@ -420,12 +433,14 @@ class MatchSets:
         keys: np.ndarray | None = None
         for btext, offset in terms:
             doc_parts, pos_parts = [], []
-            for reader, off in self.leaves:
+            for (reader, off), segid in zip(self.leaves, self._segids):
+                first = int(np.searchsorted(allowed_ids, off))
+                if first >= allowed_ids.size or allowed_ids[first] >= off + reader.doc_count_all():
+                    continue              # no candidate in this segment
                 if (fieldname, btext) not in reader:
                     continue
-                m = reader.postings(fieldname, btext)
-                m = m if isinstance(m, W3LeafMatcher) else getattr(m, "child", m)
-                for docs, positions in _block_positions(m, allowed, allowed_ids, off, packed):
+                for docs, positions in self._positions_in(reader, off, segid, fieldname, btext, allowed,
+                                                          allowed_ids, packed):
                     doc_parts.append(docs)
                     pos_parts.append(positions)
             if not doc_parts:
@@ -449,6 +464,31 @@ class MatchSets:
             allowed[keys >> 32] = True
             allowed_ids = np.unique(keys >> 32)
         return from_mask(allowed)
+
+    def _positions_in(self, reader, off: int, segid: tuple, fieldname: str, btext: bytes,
+                      allowed: np.ndarray, allowed_ids: np.ndarray, packed: bool):
+        """(global document, position) of a term's occurrences in one segment's documents of
+        `allowed`. A term whose candidates are in many of its blocks (WHOLE_POSITIONS_SHARE,
+        WHOLE_POSITIONS_BLOCKS) is decoded whole once and kept (`segment_cache`: a common
+        pair such as `gb t` is a few MB); otherwise only the blocks holding candidates are read
+        (`_block_directory`)."""
+        key = (segid, "positions", fieldname, btext)
+        whole = segment_cache.peek(key)
+        if whole is None:
+            directory = segment_cache.get((segid, "blocks", fieldname, btext),
+                                          lambda: _block_directory(_raw_postings(reader, fieldname, btext)))
+            holding = _holding_blocks(directory, allowed_ids - off) if directory is not None else None
+            needed = int(holding.sum()) if holding is not None else 0
+            if holding is None or needed > WHOLE_POSITIONS_SHARE * holding.size or needed > WHOLE_POSITIONS_BLOCKS:
+                whole = segment_cache.get(key, lambda: _all_positions(_raw_postings(reader, fieldname, btext), packed))
+            else:
+                m = _raw_postings(reader, fieldname, btext)
+                yield from _block_positions(_chosen_blocks(m, directory[0], holding), allowed, off, packed)
+                return
+        docs, positions = whole
+        docs = docs.astype(np.int64) + off
+        keep = allowed[docs]
+        yield docs[keep], positions[keep].astype(np.int64)
 
     def _pairs(self, fieldname: str, words: list[str]) -> int | None:
         """The documents holding every adjacent pair of a phrase's words (the field's pair field,
@@ -651,38 +691,79 @@ def _length_column(reader, fieldname: str):
     return perdoc._cached_reader(_lenfield(fieldname), LENGTHS_COLUMN)
 
 
-def _block_values(m, wanted=None) -> Iterable[tuple[np.ndarray, tuple]]:
-    """(segment-local ids, raw posting values) of each block of a raw matcher's postings;
-    `wanted(first, last)` says whether a block of local ids first..last can hold a wanted
-    document (blocks that cannot are skipped without being decompressed)."""
+def _block_values(m) -> Iterable[tuple[np.ndarray, tuple]]:
+    """(segment-local ids, raw posting values) of each block of a raw matcher's postings."""
     if isinstance(m, W3LeafMatcher) and not m._byteids and (m._fixedsize is None or m._fixedsize < 0):
-        first = 0
         while m.is_active():
-            last = m.block_max_id()
-            if wanted is None or wanted(first, last):
-                if m._data is None:
-                    m._read_data()
-                yield np.cumsum(np.array(m._data[0], dtype=np.int64)), m._data[2]
-            first = last + 1
+            if m._data is None:
+                m._read_data()
+            yield np.cumsum(np.array(m._data[0], dtype=np.int64)), m._data[2]
             m._next_block()
     else:
         ids, _, values = _one_by_one(m)
         yield np.array(ids, dtype=np.int64), tuple(values)
 
 
-def _block_positions(m, allowed: np.ndarray, allowed_ids: np.ndarray, off: int,
+def _raw_postings(reader, fieldname: str, btext: bytes):
+    """A term's postings in one segment without the deletions filter (`query` removes those)."""
+    m = reader.postings(fieldname, btext)
+    return m if isinstance(m, W3LeafMatcher) else getattr(m, "child", m)
+
+
+def _readable_blocks(m) -> bool:
+    return isinstance(m, W3LeafMatcher) and not m._byteids and (m._fixedsize is None or m._fixedsize < 0)
+
+
+def _block_directory(m) -> tuple[np.ndarray, np.ndarray] | None:
+    """(file offset of each block, -1 for the first; last local id of each block) of a fresh
+    matcher, from the block headers (None when its blocks cannot be read directly). Whoosh finds
+    a block by reading every header before it; with this (cached per segment and term) a check
+    of a few candidates reads just their blocks."""
+    if not _readable_blocks(m) or not m.is_active():
+        return None
+    offsets, last_ids = [-1], [m.block_max_id()]
+    while not m._lastblock:
+        offsets.append(m._nextoffset)
+        m._goto(m._nextoffset)
+        last_ids.append(m.block_max_id())
+    return np.array(offsets, dtype=np.int64), np.array(last_ids, dtype=np.int64)
+
+
+def _holding_blocks(directory: tuple[np.ndarray, np.ndarray], local: np.ndarray) -> np.ndarray:
+    """Which blocks of a directory hold some of the sorted segment-local ids `local`."""
+    offsets, last_ids = directory
+    first_ids = np.concatenate(([0], last_ids[:-1] + 1))
+    return np.searchsorted(local, first_ids) < np.searchsorted(local, last_ids, side="right")
+
+
+def _chosen_blocks(m, offsets: np.ndarray, holding: np.ndarray) -> Iterable[tuple[np.ndarray, tuple]]:
+    """(segment-local ids, raw values) of the blocks marked in `holding`, jumping to each."""
+    for k in np.flatnonzero(holding).tolist():
+        if k:
+            m._goto(int(offsets[k]))
+        m._read_data()
+        yield np.cumsum(np.array(m._data[0], dtype=np.int64)), m._data[2]
+
+
+def _all_positions(m, packed: bool) -> tuple[np.ndarray, np.ndarray]:
+    """(segment-local document, position) of every occurrence of a term in one segment."""
+    docs, positions = [], []
+    for d, p in _block_positions(_block_values(m), None, 0, packed):
+        docs.append(d)
+        positions.append(p)
+    if not docs:
+        return np.zeros(0, np.int32), np.zeros(0, np.int32)
+    return np.concatenate(docs).astype(np.int32), np.concatenate(positions).astype(np.int32)
+
+
+def _block_positions(blocks: Iterable[tuple[np.ndarray, tuple]], allowed: np.ndarray | None, off: int,
                      packed: bool) -> Iterable[tuple[np.ndarray, np.ndarray]]:
-    """(global document of each position, position) for the postings of documents in `allowed`
-    (`allowed_ids`: the same, as sorted global ids), block by block; `packed`: `PackedPositions`
-    values, decoded a block at a time."""
-
-    def wanted(first: int, last: int) -> bool:
-        i = int(np.searchsorted(allowed_ids, first + off))
-        return i < allowed_ids.size and allowed_ids[i] <= last + off
-
-    for ids, values in _block_values(m, wanted):
+    """(document of each position, position) for the postings of `blocks` (segment-local ids,
+    raw values) whose global document (local + `off`) is in `allowed` (None: all, ids kept
+    local); `packed`: `PackedPositions` values, decoded a block at a time."""
+    for ids, values in blocks:
         ids = ids + off
-        sel = np.flatnonzero(allowed[ids])
+        sel = np.flatnonzero(allowed[ids]) if allowed is not None else np.arange(len(ids))
         if not sel.size:
             continue
         chosen = values if sel.size == len(values) else [values[j] for j in sel.tolist()]

@@ -256,7 +256,8 @@ def test_match_sets_facets_and_ranking_are_whooshs(env, reference, q):
     assert result["total"] == total == sum(result["facets"]["type"].values())
 
 
-def test_phrases_through_the_pair_field_equal_position_checks(env, reference):
+@pytest.mark.parametrize("reading", ["whole", "blocks"])
+def test_phrases_through_the_pair_field_equal_position_checks(env, reference, monkeypatch, reading):
     """Phrases are looked up as word pairs (`bodyp`; longer ones by the positions of their pairs):
     the documents must be exactly those Whoosh finds by checking word positions (in the
     reference index), for phrases of two to five words cut from the documents themselves."""
@@ -264,10 +265,17 @@ def test_phrases_through_the_pair_field_equal_position_checks(env, reference):
 
     from whoosh import query as wq
 
+    from indexer import matchsets
     from indexer.analysis import tokens
     from indexer.matchsets import docnums, for_searcher
 
     handle, catalog, docs = env
+    matchsets.segment_cache.clear()
+    if reading == "blocks":          # never decode a term's positions whole: jump to the blocks
+        monkeypatch.setattr(matchsets, "WHOLE_POSITIONS_SHARE", 2.0)
+        monkeypatch.setattr(matchsets, "WHOLE_POSITIONS_BLOCKS", 10**9)
+    else:
+        monkeypatch.setattr(matchsets, "WHOLE_POSITIONS_SHARE", 0.0)
     rng = random.Random(5)
     phrases: set[tuple[str, ...]] = set()
     for doc in rng.sample(docs, 12):
