@@ -628,7 +628,8 @@ def phase_query(a: argparse.Namespace) -> dict[str, Any]:
             "total_differs_from_matches": len(wrong_total), "total_examples": wrong_total[:3]}
         log(f"  whoosh median {ws['median_ms']} p95 {ws['p95_ms']} ms; FTS5 median {fs['median_ms']} "
             f"p95 {fs['p95_ms']} ms; median matches {statistics.median(w_tot)}")
-    # what opening a searcher costs (search() opens one per call)
+    # what opening a searcher costs: the first search of a process (later ones renew it and open
+    # only segments written since)
     opens = []
     for _ in range(30):
         t = time.perf_counter()
