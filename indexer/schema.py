@@ -4,9 +4,9 @@ Text fields (title, org, findings, body …) use the jieba analyzer and hold doc
 only: what matching and scoring read. Phrases are matched through each text field `f`'s pair field
 `fp`: every pair of words at consecutive positions with the positions where it starts, packed as
 raw integers (`PackedPositions`), so a phrase check decodes a block of postings with numpy instead
-of unpickling each posting (the analyzer segments each text once for both fields). Codes, clauses and certificate numbers are not text: each has an exact field and
-a field holding every prefix (`17.10.02` → 17, 17.10, 17.10.02), so `code:17.10` is one term
-lookup. Facet values are packed
+of unpickling each posting (the analyzer segments each text once for both fields). Codes, clauses
+and certificate numbers are not text: each has an exact field and a field holding every prefix
+(`17.10.02` → 17, 17.10, 17.10.02), so `code:17.10` is one term lookup. Facet values are packed
 into one column per document, read without touching stored fields.
 The version written beside the index covers the schema, the analyzer and the domain dictionary:
 when any of them changes, the index is rebuilt from the catalogue.
