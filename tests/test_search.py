@@ -555,3 +555,39 @@ def test_bulk_build_in_two_processes(small, monkeypatch):
     handle = build.open_index(home / "index")
     assert build.check(catalog, handle).clean
     assert search(handle, catalog, SearchRequest(q="管理评审"))["total"] == 1
+
+
+def test_segment_files_are_read_in_place_as_bytesio_would_read_them():
+    """Whoosh's BufferFile copied each segment file into memory (BytesIO); `indexer.nocopy`
+    reads the buffer in place and must read exactly what BytesIO reads."""
+    import io
+    import pickle
+    import random
+
+    from whoosh.filedb.structfile import BufferFile
+
+    from indexer.nocopy import MemoryFile
+
+    data = b"".join(pickle.dumps((i, "审核" * i, [i] * (i % 7)), 2) + b"\nline %d\n" % i for i in range(200))
+    f = BufferFile(memoryview(data))
+    assert isinstance(f.file, MemoryFile)
+    rng = random.Random(1)
+    ours, theirs = MemoryFile(memoryview(data)), io.BytesIO(data)
+    for _ in range(2000):
+        op = rng.choice(["read", "readline", "seek", "peek"])
+        if op == "read":
+            n = rng.choice([-1, 0, 1, 5, 300])
+            assert ours.read(n) == theirs.read(n)
+        elif op == "readline":
+            n = rng.choice([-1, 3])
+            assert ours.readline(n) == theirs.readline(n)
+        elif op == "seek":
+            pos = rng.randrange(len(data) + 10)
+            assert ours.seek(pos) == theirs.seek(pos)
+        else:
+            assert theirs.getvalue()[theirs.tell():].startswith(ours.peek(1))
+        assert ours.tell() == theirs.tell()
+    ours.seek(0)
+    assert pickle.load(ours) == (0, "", [])                  # the C unpickler through peek/read
+    assert ours.readline() == b"\n" and ours.readline() == b"line 0\n"     # consumed no further
+    assert pickle.load(ours) == (1, "审核", [1])
