@@ -514,10 +514,6 @@ class JiebaPairTokenizer(JiebaTokenizer):
                     t.pos = start_pos + pos
                 yield t
 
-    def pairs(self, value: str, stacked: bool = True) -> set[str]:
-        """The distinct pair terms of a text."""
-        return set(self.pair_positions(value, stacked))
-
     def pair_positions(self, value: str, stacked: bool = True) -> dict[str, list[int]]:
         """Each pair term of a text → the positions of its first word, ascending."""
         at: dict[int, list[str]] = {}

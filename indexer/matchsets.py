@@ -375,7 +375,7 @@ class MatchSets:
         elif q is wq.NullQuery or isinstance(q, type(wq.NullQuery)):
             return 0
         elif isinstance(q, wq.Phrase) and q.slop == 1:
-            if len(q.words) == 2 and self._pairs(q.fieldname, list(q.words)) is not None:
+            if len(q.words) == 2 and pair_field(q.fieldname) in self.searcher.schema:
                 mask = self.all            # one term lookup: known for every document
             bits = self.phrase(q.fieldname, list(q.words), mask)
             key = (q.fieldname, tuple(q.words))
@@ -490,20 +490,6 @@ class MatchSets:
         keep = allowed[docs]
         yield docs[keep], positions[keep].astype(np.int64)
 
-    def _pairs(self, fieldname: str, words: list[str]) -> int | None:
-        """The documents holding every adjacent pair of a phrase's words (the field's pair field,
-        `schema.pair_field`), or None when it has none. Exact for two words; a superset for more
-        (the pairs may occur apart), which the position check then narrows."""
-        pairs = pair_field(fieldname)
-        if pairs not in self.searcher.schema:
-            return None
-        bits = self.all
-        for first, second in zip(words, words[1:]):
-            bits &= self.term(pairs, pair_term(first, second))
-            if not bits:
-                break
-        return bits
-
     # -- facets -----------------------------------------------------------------------------------
 
     def facets(self, bits: int, names: Iterable[str]) -> dict[str, dict[str, int]]:
@@ -552,9 +538,7 @@ def _segment_key(reader) -> tuple:
 
 def _segment_postings(reader, fieldname: str, btext: bytes) -> tuple[np.ndarray, np.ndarray]:
     """A term's postings in one segment: local ids (int32) and weights, all blocks decoded."""
-    m = reader.postings(fieldname, btext)
-    if not isinstance(m, W3LeafMatcher) and type(m).__name__ == "FilterMatcher":
-        m = m.child                               # deletions: `query` removes them
+    m = _raw_postings(reader, fieldname, btext)
     id_parts, weight_parts = [], []
     for ids, weights in _block_arrays(m):
         id_parts.append(ids)
@@ -693,11 +677,9 @@ def _length_column(reader, fieldname: str):
 
 def _block_values(m) -> Iterable[tuple[np.ndarray, tuple]]:
     """(segment-local ids, raw posting values) of each block of a raw matcher's postings."""
-    if isinstance(m, W3LeafMatcher) and not m._byteids and (m._fixedsize is None or m._fixedsize < 0):
+    if _readable_blocks(m):
         while m.is_active():
-            if m._data is None:
-                m._read_data()
-            yield np.cumsum(np.array(m._data[0], dtype=np.int64)), m._data[2]
+            yield _current_block(m)
             m._next_block()
     else:
         ids, _, values = _one_by_one(m)
@@ -712,6 +694,13 @@ def _raw_postings(reader, fieldname: str, btext: bytes):
 
 def _readable_blocks(m) -> bool:
     return isinstance(m, W3LeafMatcher) and not m._byteids and (m._fixedsize is None or m._fixedsize < 0)
+
+
+def _current_block(m) -> tuple[np.ndarray, tuple]:
+    """(segment-local ids, raw values) of the block a W3 matcher is on (ids are delta-coded)."""
+    if m._data is None:
+        m._read_data()
+    return np.cumsum(np.array(m._data[0], dtype=np.int64)), m._data[2]
 
 
 def _block_directory(m) -> tuple[np.ndarray, np.ndarray] | None:
@@ -741,8 +730,7 @@ def _chosen_blocks(m, offsets: np.ndarray, holding: np.ndarray) -> Iterable[tupl
     for k in np.flatnonzero(holding).tolist():
         if k:
             m._goto(int(offsets[k]))
-        m._read_data()
-        yield np.cumsum(np.array(m._data[0], dtype=np.int64)), m._data[2]
+        yield _current_block(m)
 
 
 def _all_positions(m, packed: bool) -> tuple[np.ndarray, np.ndarray]:
