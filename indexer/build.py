@@ -21,7 +21,7 @@ from whoosh.writing import IndexWriter
 
 from archive.catalog import Catalog
 
-from . import dictionary, nocopy
+from . import dictionary, nocopy, sidecar
 from .schema import build_schema, to_record, version
 
 VERSION_FILE = "VERSION"
@@ -108,6 +108,7 @@ def _cached_lengths(add_postings):
 if not hasattr(FieldWriter.add_postings, "__wrapped__"):
     FieldWriter.add_postings = _cached_lengths(FieldWriter.add_postings)
 nocopy.install()
+sidecar.install()
 
 
 class IndexBusy(Exception):

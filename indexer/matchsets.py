@@ -34,6 +34,7 @@ from whoosh.util.numeric import byte_to_length
 
 from .analysis import pair_term
 from .schema import PackedPositions, pair_field, unpack_facets, unpack_positions
+from .sidecar import Sidecar, open_sidecar
 
 # A term's positions are decoded whole (and kept) when a check needs more than this share of its
 # blocks in a segment, or more than this many of them; otherwise just those blocks are read.
@@ -42,6 +43,7 @@ WHOLE_POSITIONS_BLOCKS = 16
 SINGLE_CHECKS = 8         # phrase checks document by document before checking the rest at once
 TERM_CACHE = 512          # term bitsets kept per searcher (a 100k-document bitset is 12.5 kB)
 SEGMENT_CACHE_BYTES = 256 << 20    # decoded postings, lengths, facets kept per process (all searchers)
+USE_SIDECARS = True       # read postings from each segment's sidecar where it has one (`sidecar`)
 _ONE = re.compile(b"\x01")
 # byte → the 8 bytes (0 or 1) of its bits, least significant first: bitset → one byte per document
 _EXPAND = [bytes((b >> i) & 1 for i in range(8)) for b in range(256)]
@@ -152,6 +154,13 @@ class MatchSets:
         self._phrases: dict[tuple, tuple[int, int]] = {}    # phrase → (matched, checked) bitsets
         self._norm_cache: dict[tuple, np.ndarray] = {}
         self._facets: list[tuple[str, str, int]] | None = None
+        self._sidecars: list[Sidecar | None] | None = None
+
+    def sidecars(self) -> list[Sidecar | None]:
+        """Each segment's posting sidecar (None: read through Whoosh), opened on first use."""
+        if self._sidecars is None:
+            self._sidecars = [open_sidecar(r) if USE_SIDECARS else None for r, _ in self.leaves]
+        return self._sidecars
 
     # -- terms and queries ------------------------------------------------------------------------
 
@@ -179,7 +188,13 @@ class MatchSets:
         so that ranking and match sets are array operations, not a Python loop per posting."""
         id_parts: list[np.ndarray] = []
         weight_parts: list[np.ndarray] = []
-        for (reader, off), segid in zip(self.leaves, self._segids):
+        for (reader, off), segid, side in zip(self.leaves, self._segids, self.sidecars()):
+            if side is not None:            # read in place: no block to decode, nothing to cache
+                found = side.find(fieldname, btext)
+                if found is not None:
+                    id_parts.append(found[0].astype(np.int32) + off)
+                    weight_parts.append(found[1].astype(np.float64))
+                continue
             if (fieldname, btext) not in reader:
                 continue
             ids, weights = segment_cache.get((segid, "postings", fieldname, btext),
@@ -433,10 +448,17 @@ class MatchSets:
         keys: np.ndarray | None = None
         for btext, offset in terms:
             doc_parts, pos_parts = [], []
-            for (reader, off), segid in zip(self.leaves, self._segids):
+            for (reader, off), segid, side in zip(self.leaves, self._segids, self.sidecars()):
                 first = int(np.searchsorted(allowed_ids, off))
                 if first >= allowed_ids.size or allowed_ids[first] >= off + reader.doc_count_all():
                     continue              # no candidate in this segment
+                if packed and side is not None:
+                    found = side.find(fieldname, btext)
+                    if found is not None:
+                        docs, positions = _sidecar_positions(found, allowed, off)
+                        doc_parts.append(docs)
+                        pos_parts.append(positions)
+                    continue
                 if (fieldname, btext) not in reader:
                     continue
                 for docs, positions in self._positions_in(reader, off, segid, fieldname, btext, allowed,
@@ -546,6 +568,16 @@ def _segment_postings(reader, fieldname: str, btext: bytes) -> tuple[np.ndarray,
     if not id_parts:
         return np.zeros(0, np.int32), np.zeros(0, np.float64)
     return np.concatenate(id_parts).astype(np.int32), np.concatenate(weight_parts)
+
+
+def _sidecar_positions(found: tuple, allowed: np.ndarray, off: int) -> tuple[np.ndarray, np.ndarray]:
+    """(global document, position) of a sidecar term's occurrences in the documents of `allowed`."""
+    ids, _, counts, positions = found
+    docs = ids.astype(np.int64) + off
+    keep = allowed[docs]
+    if keep.all():
+        return np.repeat(docs, counts), positions.astype(np.int64)
+    return np.repeat(docs[keep], counts[keep]), positions[np.repeat(keep, counts)].astype(np.int64)
 
 
 def _segment_lengths(reader, fieldname: str) -> np.ndarray:
