@@ -4,12 +4,14 @@ Whoosh finds the set of matching documents by walking its matchers one document 
 `search(..., terms=True)` walks it three times: to score, to count, to list for the facets). At
 100,000 documents a common word matches tens of thousands of them, which costs seconds in Python.
 Here a query's match set is computed as a Python int used as a bitset over global document numbers:
-each term's posting list is decoded into numpy arrays (ids, weights) straight from Whoosh's blocks,
-once per segment and process (`SegmentCache`), and/or/not are integer operations; facet counts are
+each term's posting list is read as numpy arrays (ids, weights) from the segment's sidecar
+(`indexer.sidecar`: in place, nothing decoded), or else decoded from Whoosh's blocks once per
+segment and process (`SegmentCache`), and/or/not are integer operations; facet counts are
 popcounts of the match set against one bitset per facet value; the BM25F ranking is array
 arithmetic over the postings. Two-word phrases are one lookup in the field's pair field
 (`bodyp`, `titlep` …); longer ones AND their pairs, then check that the positions of a few pairs
-line up in the documents left (packed positions, a block of postings decoded at once).
+line up in the documents left (the pairs' positions from the sidecar, or from Whoosh's blocks
+where a segment has none).
 
 `MatchSets(searcher)` is kept per searcher (`for_searcher`); it caches the bitsets of recent terms.
 Anything this module does not know how to evaluate falls back to Whoosh's own matcher, so the sets
@@ -719,7 +721,12 @@ def _block_values(m) -> Iterable[tuple[np.ndarray, tuple]]:
 
 
 def _raw_postings(reader, fieldname: str, btext: bytes):
-    """A term's postings in one segment without the deletions filter (`query` removes those)."""
+    """A term's postings in one segment without the deletions filter (`query` removes those).
+    Asked of the segment's term table: Whoosh's filter, made by `reader.postings`, has already
+    moved its matcher past the deleted documents at the start of the list."""
+    terms = getattr(reader, "_terms", None)
+    if terms is not None and hasattr(terms, "matcher"):
+        return terms.matcher(fieldname, btext, reader.schema[fieldname].format)
     m = reader.postings(fieldname, btext)
     return m if isinstance(m, W3LeafMatcher) else getattr(m, "child", m)
 

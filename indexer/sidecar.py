@@ -9,13 +9,16 @@ fixed-width, so that `Sidecar.find` hands `matchsets` a term's document numbers,
 (for pair fields) positions as arrays over the segment's memory map: no decompression, no
 unpickling, no copy.
 
-Layout (little-endian): the magic; then per term its ids (uint32), weights (float32) and, for
-`PackedPositions` fields, the count of positions of each posting (uint32) and the positions
-(uint32); then a directory sorted by a 64-bit hash of (field, term): hashes (uint64), data
-offsets (uint64), postings (uint32), positions (uint32); then the directory's offset and size
-(two uint64) and the magic again. The file goes into the segment's compound file with Whoosh's
-own files, and goes away with the segment. A segment without a readable sidecar (written before
-it existed, or two of its terms hash alike) is read through Whoosh as before.
+Layout (little-endian): the magic; then per term its ids, its weights (unless they equal the
+positions' counts, as in pair fields) and, for `PackedPositions` fields, the count of positions of
+each posting and the positions, each array as uint16 where its values fit (ids below 65,536,
+weights that are small whole numbers: a term's frequency; otherwise uint32, float32 weights);
+then a directory sorted by a 64-bit hash of (field, term): hashes (uint64), data offsets
+(uint64), postings (uint32), positions (uint32), how each array is stored (uint8); then the
+directory's offset and size (two uint64) and the magic again. The file goes into the segment's
+compound file with Whoosh's own files, and goes away with the segment. A segment without a
+readable sidecar (written before it existed, or two of its terms hash alike) is read through
+Whoosh as before.
 """
 from __future__ import annotations
 
@@ -30,14 +33,67 @@ from whoosh.codec.whoosh3 import W3Codec, W3FieldWriter
 from .schema import PackedPositions
 
 EXT = ".apo"
-MAGIC = b"AAPOST01"
+MAGIC = b"AAPOST02"
 _FOOTER = struct.Struct("<QQ8s")
-_EMPTY = np.zeros(0, dtype="<u4")
+_ENTRY = 8 + 8 + 4 + 4 + 1        # directory bytes per term
+_EMPTY = np.zeros(0, dtype="<u2")
+# how a term's arrays are stored (the directory's last column)
+IDS_16, WEIGHTS_16, WEIGHTS_COUNTS, COUNTS_16, POSITIONS_16 = 1, 2, 4, 8, 16
+_U16 = 1 << 16
 
 
 def term_hash(fieldname: str, btext: bytes) -> int:
     """The directory key of a term (collisions within a segment are detected when writing)."""
     return int.from_bytes(blake2b(fieldname.encode() + b"\0" + btext, digest_size=8).digest(), "little")
+
+
+def _narrow(values: array, flag: int) -> tuple[bytes, int]:
+    """The bytes of unsigned integers as uint16 when they fit (and `flag`), else as uint32."""
+    if max(values) < _U16:
+        narrow = array("H", values)
+        if sys.byteorder != "little":
+            narrow.byteswap()
+        return narrow.tobytes(), flag
+    wide = array("I", values)
+    if sys.byteorder != "little":
+        wide.byteswap()
+    return wide.tobytes(), 0
+
+
+def _term_bytes(ids: array, weights: array, values: list[bytes] | None) -> tuple[bytes, int, int]:
+    """(data, flags, number of positions) of one term's postings."""
+    parts: list[bytes] = []
+    data, flags = _narrow(ids, IDS_16)
+    parts.append(data)
+    counts = array("I", [len(v) >> 2 for v in values]) if values is not None else None
+    listed = weights.tolist()
+    if counts is not None and listed == counts.tolist():
+        flags |= WEIGHTS_COUNTS               # a pair field's weight is its count of positions
+    else:
+        whole = [int(w) for w in listed]
+        if whole == listed and min(whole) >= 0 and max(whole) < _U16:
+            data, flag = _narrow(array("I", whole), WEIGHTS_16)
+        else:
+            wide = array("f", weights)
+            if sys.byteorder != "little":
+                wide.byteswap()
+            data, flag = wide.tobytes(), 0
+        parts.append(data)
+        flags |= flag
+    if counts is None:
+        return b"".join(parts), flags, 0
+    data, flag = _narrow(counts, COUNTS_16)
+    parts.append(data)
+    flags |= flag
+    positions = array("I")
+    positions.frombytes(b"".join(values))     # PackedPositions: little-endian uint32
+    if sys.byteorder != "little":
+        positions.byteswap()
+    if positions:
+        data, flag = _narrow(positions, POSITIONS_16)
+        parts.append(data)
+        flags |= flag
+    return b"".join(parts), flags, len(positions)
 
 
 class SidecarFieldWriter(W3FieldWriter):
@@ -52,6 +108,7 @@ class SidecarFieldWriter(W3FieldWriter):
         self._offsets = array("Q")
         self._counts = array("I")
         self._npos = array("I")
+        self._flags = array("B")
         self._prefix = b""
         self._keep_positions = False
         self._ids = array("I")
@@ -78,22 +135,12 @@ class SidecarFieldWriter(W3FieldWriter):
 
     def finish_term(self):
         super().finish_term()
-        parts = [self._ids, self._weights]
-        npos = 0
-        if self._keep_positions:
-            counts = array("I", [len(v) >> 2 for v in self._values])
-            npos = sum(counts)
-            parts.append(counts)
-        if sys.byteorder != "little":
-            for part in parts:
-                part.byteswap()
-        data = b"".join(p.tobytes() for p in parts)
-        if self._keep_positions:
-            data += b"".join(self._values)          # PackedPositions: little-endian already
+        data, flags, npos = _term_bytes(self._ids, self._weights, self._values if self._keep_positions else None)
         self._hashes.append(int.from_bytes(blake2b(self._prefix + self._btext, digest_size=8).digest(), "little"))
         self._offsets.append(self._side_at)
         self._counts.append(len(self._ids))
         self._npos.append(npos)
+        self._flags.append(flags)
         self._side.write(data)
         self._side_at += len(data)
 
@@ -108,7 +155,8 @@ class SidecarFieldWriter(W3FieldWriter):
         if size:
             for values, dtype in ((hashes, "<u8"), (np.frombuffer(self._offsets, np.uint64)[order], "<u8"),
                                   (np.frombuffer(self._counts, np.uint32)[order], "<u4"),
-                                  (np.frombuffer(self._npos, np.uint32)[order], "<u4")):
+                                  (np.frombuffer(self._npos, np.uint32)[order], "<u4"),
+                                  (np.frombuffer(self._flags, np.uint8)[order], "u1")):
                 self._side.write(values.astype(dtype).tobytes())
         self._side.write(_FOOTER.pack(directory_at, size, MAGIC))
         self._side.close()
@@ -123,13 +171,14 @@ class Sidecar:
         if len(view) < len(MAGIC) + _FOOTER.size or bytes(view[:len(MAGIC)]) != MAGIC:
             raise ValueError("not a posting sidecar")
         directory_at, size, magic = _FOOTER.unpack(view[len(view) - _FOOTER.size:])
-        if magic != MAGIC or directory_at + 24 * size + _FOOTER.size != len(view) or not size:
+        if magic != MAGIC or directory_at + _ENTRY * size + _FOOTER.size != len(view) or not size:
             raise ValueError("posting sidecar without a usable directory")
         self._view = view
         self._hashes = np.frombuffer(view, "<u8", size, directory_at)
         self._offsets = np.frombuffer(view, "<u8", size, directory_at + 8 * size)
         self._counts = np.frombuffer(view, "<u4", size, directory_at + 16 * size)
         self._npos = np.frombuffer(view, "<u4", size, directory_at + 20 * size)
+        self._flags = np.frombuffer(view, "u1", size, directory_at + 24 * size)
 
     def find(self, fieldname: str, btext: bytes) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:
         """(segment-local ids, weights, positions per posting, positions) of a term, as read-only
@@ -138,14 +187,21 @@ class Sidecar:
         i = int(np.searchsorted(self._hashes, key))
         if i >= len(self._hashes) or self._hashes[i] != key:
             return None
-        at, n, npos = int(self._offsets[i]), int(self._counts[i]), int(self._npos[i])
-        ids = np.frombuffer(self._view, "<u4", n, at)
-        weights = np.frombuffer(self._view, "<f4", n, at + 4 * n)
-        if not npos:
+        at, n, npos, flags = int(self._offsets[i]), int(self._counts[i]), int(self._npos[i]), int(self._flags[i])
+        view = self._view
+        dtype = "<u2" if flags & IDS_16 else "<u4"
+        ids = np.frombuffer(view, dtype, n, at)
+        at += ids.nbytes
+        weights = None
+        if not flags & WEIGHTS_COUNTS:
+            weights = np.frombuffer(view, "<u2" if flags & WEIGHTS_16 else "<f4", n, at)
+            at += weights.nbytes
+        if not npos and weights is not None:
             return ids, weights, _EMPTY, _EMPTY
-        counts = np.frombuffer(self._view, "<u4", n, at + 8 * n)
-        positions = np.frombuffer(self._view, "<u4", npos, at + 12 * n)
-        return ids, weights, counts, positions
+        counts = np.frombuffer(view, "<u2" if flags & COUNTS_16 else "<u4", n, at)
+        at += counts.nbytes
+        positions = np.frombuffer(view, "<u2" if flags & POSITIONS_16 else "<u4", npos, at)
+        return ids, counts if weights is None else weights, counts, positions
 
 
 def open_sidecar(reader) -> Sidecar | None:
