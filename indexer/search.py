@@ -141,11 +141,21 @@ def _word_pattern(word: str) -> str:
     return pattern
 
 
+PHRASE_JOIN = b"\x00"      # in a set of matched words: the words of a phrase, marked as a whole
+
+
+def phrase_key(words: list[bytes]) -> bytes:
+    """A matched phrase as one entry of a set of matched words (`matched_words`)."""
+    return PHRASE_JOIN.join(words)
+
+
 @lru_cache(maxsize=256)
 def _words_pattern(words: frozenset[bytes]) -> re.Pattern | None:
-    """One regex finding any of the words in normalised text, longest first."""
-    texts = sorted({w.decode("utf-8") for w in words} - {""}, key=lambda w: (-len(w), w))
-    return re.compile("|".join(_word_pattern(w) for w in texts)) if texts else None
+    """One regex finding any of the words (and phrases: their words in a row, with at most
+    blanks and a line break between) in normalised text, longest first."""
+    texts = sorted({w.decode("utf-8") for w in words} - {""}, key=lambda w: (-len(w.replace("\0", "")), w))
+    return re.compile("|".join(_LAYOUT_BREAK.join(_word_pattern(part) for part in w.split("\0"))
+                               for w in texts)) if texts else None
 
 
 def text_spans(text: str, words: set[bytes]) -> list[tuple[int, int]]:
@@ -163,8 +173,18 @@ def token_spans(text: str, words: set[bytes]) -> list[tuple[int, int]]:
     indexed the text (stacked words included): exactly the tokens found, for the document view."""
     if not words:
         return []
-    spans = index_analyzer().spans(text, True)
-    return sorted({(s, e) for word, _, s, e in spans if word.encode("utf-8") in words})
+    spans = list(index_analyzer().spans(text, True))
+    found = {(s, e) for word, _, s, e in spans if word.encode("utf-8") in words}
+    phrases = [w.split(PHRASE_JOIN) for w in words if PHRASE_JOIN in w]
+    if phrases:
+        at: dict[int, dict[bytes, tuple[int, int]]] = {}
+        for word, pos, s, e in spans:
+            at.setdefault(pos, {}).setdefault(word.encode("utf-8"), (s, e))
+        for parts in phrases:           # the phrase where its words are at consecutive positions
+            for pos, here in at.items():
+                if parts[0] in here and all(parts[i] in at.get(pos + i, ()) for i in range(1, len(parts))):
+                    found.add((here[parts[0]][0], at[pos + len(parts) - 1][parts[-1]][1]))
+    return sorted(found)
 
 
 def _windows(spans: list[tuple[int, int]], count: int) -> list[list[tuple[int, int]]]:
@@ -291,7 +311,8 @@ def _top(searcher: Searcher, query: wq.Query, allowed: int | None, sets: MatchSe
 def matched_words(query: wq.Query, sets: MatchSets, docnums: list[int]) -> set[bytes]:
     """The body terms of the branches of `query` that match in the given documents (the hits
     shown), read from the match sets: a term counts where its posting list holds the document, a
-    phrase's words where the phrase matched, an AND's words where the whole AND matched (what
+    phrase (`phrase_key`: marked as a whole, not word by word) where the phrase matched, an AND's
+    words where the whole AND matched (what
     Whoosh's `matched_terms` reports: `审核 OR 不存在的词` marks no 的 where 不存在的词 is absent)."""
     words: set[bytes] = set()
 
@@ -316,7 +337,7 @@ def matched_words(query: wq.Query, sets: MatchSets, docnums: list[int]) -> set[b
                 if bits is None:
                     bits = sets.phrase("body", list(q.words), bits_of(docs, sets.size))
                 if any(bits >> d & 1 for d in docs):
-                    words.update(sets.to_bytes("body", w) for w in q.words)
+                    words.add(phrase_key([sets.to_bytes("body", w) for w in q.words]))
             return
         if not q.is_leaf():
             for child in q.children():

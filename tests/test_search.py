@@ -419,6 +419,23 @@ def test_document_view_marks_the_tokens_found(small):
     assert not any(mark for p in marked_pages(handle, catalog, doc_id, '"点检 缺失"') for _, mark in p.segments)
 
 
+def test_a_matched_phrase_is_marked_as_a_whole(small):
+    """A phrase is marked where it occurs, not word by word: `"数控车床的点检"` must not mark
+    every 的 of the text (snippets and the document view alike)."""
+    from indexer.highlight import marked_pages
+
+    home, catalog = small
+    build.reindex(catalog, home / "index")
+    handle = build.open_index(home / "index")
+    result = search(handle, catalog, SearchRequest(q='"数控车床的点检"'))
+    assert result["total"] == 1
+    marks = re.findall(r"<mark>(.*?)</mark>", " ".join(s["html"] for s in result["hits"][0]["snippets"]))
+    assert marks == ["数控车床的点检"]
+    pages = marked_pages(handle, catalog, result["hits"][0]["id"], '"数控车床的点检" 缺失')
+    assert [(p.number, text) for p in pages for text, mark in p.segments if mark] == \
+        [(2, "数控车床的点检"), (2, "缺失")]
+
+
 def test_commits_merge_small_segments_and_leave_large_ones(small, monkeypatch):
     """Small segments (uploads) are merged with each other once there are MERGE_AT of them; a
     large one (a bulk build's) is never rewritten. Whoosh's default policy merged by a Fibonacci
