@@ -47,53 +47,71 @@ def term_hash(fieldname: str, btext: bytes) -> int:
     return int.from_bytes(blake2b(fieldname.encode() + b"\0" + btext, digest_size=8).digest(), "little")
 
 
-def _narrow(values: array, flag: int) -> tuple[bytes, int]:
-    """The bytes of unsigned integers as uint16 when they fit (and `flag`), else as uint32."""
-    if max(values) < _U16:
-        narrow = array("H", values)
-        if sys.byteorder != "little":
-            narrow.byteswap()
-        return narrow.tobytes(), flag
-    wide = array("I", values)
-    if sys.byteorder != "little":
-        wide.byteswap()
-    return wide.tobytes(), 0
+def _uint_bytes(values: np.ndarray, top: int, flag: int) -> tuple[bytes, int]:
+    """Unsigned integers (at most `top`) as uint16 bytes with `flag` when they fit, else uint32."""
+    return (values.astype("<u2").tobytes(), flag) if top < _U16 else (values.astype("<u4").tobytes(), 0)
 
 
 def _term_bytes(ids: array, weights: array, values: list[bytes] | None) -> tuple[bytes, int, int]:
-    """(data, flags, number of positions) of one term's postings."""
-    parts: list[bytes] = []
-    data, flags = _narrow(ids, IDS_16)
-    parts.append(data)
-    counts = array("I", [len(v) >> 2 for v in values]) if values is not None else None
-    listed = weights.tolist()
-    if counts is not None and listed == counts.tolist():
+    """(data, flags, number of positions) of one term's postings. Most terms have one posting
+    (a pair met once): those are packed without numpy."""
+    if len(ids) == 1:
+        return _one_posting(ids[0], weights[0], values[0] if values is not None else None)
+    data, flags = _uint_bytes(np.frombuffer(ids, np.uint32), ids[-1], IDS_16)     # ids ascend
+    parts = [data]
+    w = np.frombuffer(weights, np.float32)
+    counts = np.fromiter(map(len, values), np.uint32, len(values)) >> 2 if values is not None else None
+    if counts is not None and np.array_equal(w, counts):
         flags |= WEIGHTS_COUNTS               # a pair field's weight is its count of positions
     else:
-        whole = [int(w) for w in listed]
-        if whole == listed and min(whole) >= 0 and max(whole) < _U16:
-            data, flag = _narrow(array("I", whole), WEIGHTS_16)
+        whole = w.astype(np.uint16)           # a term's frequency; anything else stays float32
+        if np.array_equal(whole, w):
+            parts.append(whole.astype("<u2").tobytes())
+            flags |= WEIGHTS_16
         else:
-            wide = array("f", weights)
-            if sys.byteorder != "little":
-                wide.byteswap()
-            data, flag = wide.tobytes(), 0
-        parts.append(data)
-        flags |= flag
+            parts.append(w.astype("<f4").tobytes())
     if counts is None:
         return b"".join(parts), flags, 0
-    data, flag = _narrow(counts, COUNTS_16)
+    data, flag = _uint_bytes(counts, int(counts.max()), COUNTS_16)
     parts.append(data)
     flags |= flag
-    positions = array("I")
-    positions.frombytes(b"".join(values))     # PackedPositions: little-endian uint32
-    if sys.byteorder != "little":
-        positions.byteswap()
-    if positions:
-        data, flag = _narrow(positions, POSITIONS_16)
+    positions = np.frombuffer(b"".join(values), "<u4")      # PackedPositions: little-endian uint32
+    if positions.size:
+        data, flag = _uint_bytes(positions, int(positions.max()), POSITIONS_16)
         parts.append(data)
         flags |= flag
-    return b"".join(parts), flags, len(positions)
+    return b"".join(parts), flags, int(positions.size)
+
+
+_H, _I, _F = struct.Struct("<H"), struct.Struct("<I"), struct.Struct("<f")
+
+
+def _one_posting(docnum: int, weight: float, value: bytes | None) -> tuple[bytes, int, int]:
+    """`_term_bytes` of a term with a single posting."""
+    data, flags = (_H.pack(docnum), IDS_16) if docnum < _U16 else (_I.pack(docnum), 0)
+    count = len(value) >> 2 if value is not None else 0
+    if value is not None and weight == count:
+        flags |= WEIGHTS_COUNTS
+    elif weight.is_integer() and 0 <= weight < _U16:
+        data += _H.pack(int(weight))
+        flags |= WEIGHTS_16
+    else:
+        data += _F.pack(weight)
+    if value is None:
+        return data, flags, 0
+    if count < _U16:
+        data += _H.pack(count)
+        flags |= COUNTS_16
+    else:
+        data += _I.pack(count)
+    if count:
+        positions = struct.unpack(f"<{count}I", value)
+        if max(positions) < _U16:
+            data += struct.pack(f"<{count}H", *positions)
+            flags |= POSITIONS_16
+        else:
+            data += value
+    return data, flags, count
 
 
 class SidecarFieldWriter(W3FieldWriter):
