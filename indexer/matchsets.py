@@ -191,16 +191,15 @@ class MatchSets:
         id_parts: list[np.ndarray] = []
         weight_parts: list[np.ndarray] = []
         for (reader, off), segid, side in zip(self.leaves, self._segids, self.sidecars()):
-            if side is not None:            # read in place: no block to decode, nothing to cache
-                found = side.find(fieldname, btext)
-                if found is not None:
-                    id_parts.append(found[0].astype(np.int32) + off)
-                    weight_parts.append(found[1].astype(np.float64))
-                continue
-            if (fieldname, btext) not in reader:
-                continue
-            ids, weights = segment_cache.get((segid, "postings", fieldname, btext),
-                                             lambda: _segment_postings(reader, fieldname, btext))
+            key = (segid, "postings", fieldname, btext)
+            if side is not None:            # read in place (nothing to decode); kept as arrays
+                ids, weights = segment_cache.get(key, lambda: _sidecar_postings(side, fieldname, btext))
+                if not ids.size:
+                    continue
+            else:
+                if (fieldname, btext) not in reader:
+                    continue
+                ids, weights = segment_cache.get(key, lambda: _segment_postings(reader, fieldname, btext))
             id_parts.append(ids + off if off else ids)
             weight_parts.append(weights)
         if not id_parts:
@@ -570,6 +569,18 @@ def _segment_postings(reader, fieldname: str, btext: bytes) -> tuple[np.ndarray,
     if not id_parts:
         return np.zeros(0, np.int32), np.zeros(0, np.float64)
     return np.concatenate(id_parts).astype(np.int32), np.concatenate(weight_parts)
+
+
+def _sidecar_postings(side: Sidecar, fieldname: str, btext: bytes) -> tuple[np.ndarray, np.ndarray]:
+    """A term's postings in one segment from its sidecar: local ids (int32) and weights (empty:
+    not in the segment, kept too so that the next query does not look again)."""
+    found = side.find(fieldname, btext)
+    if found is None:
+        return _NO_IDS, _NO_WEIGHTS
+    return found[0].astype(np.int32), found[1].astype(np.float64)
+
+
+_NO_IDS, _NO_WEIGHTS = np.zeros(0, np.int32), np.zeros(0, np.float64)
 
 
 def _sidecar_positions(found: tuple, allowed: np.ndarray, off: int) -> tuple[np.ndarray, np.ndarray]:
