@@ -25,6 +25,7 @@ from __future__ import annotations
 import struct
 import sys
 from array import array
+from bisect import bisect_left
 from hashlib import blake2b
 
 import numpy as np
@@ -192,20 +193,29 @@ class Sidecar:
         if magic != MAGIC or directory_at + _ENTRY * size + _FOOTER.size != len(view) or not size:
             raise ValueError("posting sidecar without a usable directory")
         self._view = view
-        self._hashes = np.frombuffer(view, "<u8", size, directory_at)
-        self._offsets = np.frombuffer(view, "<u8", size, directory_at + 8 * size)
-        self._counts = np.frombuffer(view, "<u4", size, directory_at + 16 * size)
-        self._npos = np.frombuffer(view, "<u4", size, directory_at + 20 * size)
-        self._flags = np.frombuffer(view, "u1", size, directory_at + 24 * size)
+        # The directory is read a value at a time (a binary search, then one entry): through
+        # memoryview casts, which read unaligned values as they are (the sidecar sits anywhere in
+        # the compound file); numpy's searchsorted copied the whole unaligned column every call.
+        columns = []
+        at = directory_at
+        for code, width in (("Q", 8), ("Q", 8), ("I", 4), ("I", 4), ("B", 1)):
+            raw = view[at:at + width * size]
+            if sys.byteorder == "little" or width == 1:
+                columns.append(raw.cast("B").cast(code))
+            else:
+                columns.append(np.frombuffer(raw, "<" + {"Q": "u8", "I": "u4"}[code]).tolist())
+            at += width * size
+        self._hashes, self._offsets, self._counts, self._npos, self._flags = columns
+        self._size = size
 
     def find(self, fieldname: str, btext: bytes) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:
         """(segment-local ids, weights, positions per posting, positions) of a term, as read-only
         arrays over the file (the last two empty outside pair fields); None: not in the segment."""
-        key = np.uint64(term_hash(fieldname, btext))
-        i = int(np.searchsorted(self._hashes, key))
-        if i >= len(self._hashes) or self._hashes[i] != key:
+        key = term_hash(fieldname, btext)
+        i = bisect_left(self._hashes, key)
+        if i >= self._size or self._hashes[i] != key:
             return None
-        at, n, npos, flags = int(self._offsets[i]), int(self._counts[i]), int(self._npos[i]), int(self._flags[i])
+        at, n, npos, flags = self._offsets[i], self._counts[i], self._npos[i], self._flags[i]
         view = self._view
         dtype = "<u2" if flags & IDS_16 else "<u4"
         ids = np.frombuffer(view, dtype, n, at)
