@@ -29,7 +29,7 @@ from bisect import bisect_left
 from hashlib import blake2b
 
 import numpy as np
-from whoosh.codec.whoosh3 import W3Codec, W3FieldWriter
+from whoosh.codec.whoosh3 import W3Codec, W3FieldWriter, W3PostingsWriter
 
 from .schema import PackedPositions
 
@@ -115,6 +115,32 @@ def _one_posting(docnum: int, weight: float, value: bytes | None) -> tuple[bytes
     return data, flags, count
 
 
+class _BlockKeepingWriter(W3PostingsWriter):
+    """Whoosh's postings writer, keeping the arrays of each block it writes (Whoosh makes new
+    ones for the next block): the sidecar takes a term's postings a block at a time, not one
+    Python call per posting."""
+
+    def start_postings(self, format_, terminfo):
+        super().start_postings(format_, terminfo)
+        self.blocks: list[tuple[array, array, list]] = []
+
+    def _write_block(self, last=False):
+        self.blocks.append((self._ids, self._weights, self._values))
+        super()._write_block(last)
+
+    def term_postings(self) -> tuple[array, array, list]:
+        """(ids, weights, values) of the term being written: before `finish_postings`."""
+        blocks = self.blocks + [(self._ids, self._weights, self._values)] if self._ids else self.blocks
+        if len(blocks) == 1:
+            return blocks[0]
+        ids, weights, values = array("I"), array("f"), []
+        for i, w, v in blocks:
+            ids.extend(i)
+            weights.extend(w)
+            values.extend(v)
+        return ids, weights, values
+
+
 class SidecarFieldWriter(W3FieldWriter):
     """Whoosh's field writer, also writing each term's postings to the segment's sidecar."""
 
@@ -130,34 +156,26 @@ class SidecarFieldWriter(W3FieldWriter):
         self._flags = array("B")
         self._prefix = b""
         self._keep_positions = False
-        self._ids = array("I")
-        self._weights = array("f")
-        self._values: list[bytes] = []
+        self._usable = True
 
     def start_field(self, fieldname, fieldobj):
         super().start_field(fieldname, fieldobj)
+        plain = self._postwriter
+        self._postwriter = _BlockKeepingWriter(plain._postfile, plain._blocklimit, plain._byteids,
+                                               plain._compression, plain._inlinelimit)
         self._prefix = fieldname.encode() + b"\0"
         self._keep_positions = isinstance(fieldobj.format, PackedPositions)
 
-    def start_term(self, btext):
-        super().start_term(btext)
-        self._ids = array("I")
-        self._weights = array("f")
-        self._values = []
-
-    def add(self, docnum, weight, vbytes, length):
-        self._postwriter.add_posting(docnum, weight, vbytes, length)
-        self._ids.append(docnum)
-        self._weights.append(weight)
-        if self._keep_positions:
-            self._values.append(vbytes)
-
     def finish_term(self):
+        ids, weights, values = self._postwriter.term_postings()
         super().finish_term()
-        data, flags, npos = _term_bytes(self._ids, self._weights, self._values if self._keep_positions else None)
+        if self._keep_positions and len(values) != len(ids):
+            self._usable = False        # (Whoosh keeps no value for an empty one): read through Whoosh
+            values = [b""] * len(ids)
+        data, flags, npos = _term_bytes(ids, weights, values if self._keep_positions else None)
         self._hashes.append(int.from_bytes(blake2b(self._prefix + self._btext, digest_size=8).digest(), "little"))
         self._offsets.append(self._side_at)
-        self._counts.append(len(self._ids))
+        self._counts.append(len(ids))
         self._npos.append(npos)
         self._flags.append(flags)
         self._side.write(data)
@@ -168,8 +186,8 @@ class SidecarFieldWriter(W3FieldWriter):
         order = np.argsort(hashes, kind="stable")
         hashes = hashes[order]
         size = len(hashes)
-        if size > 1 and (hashes[1:] == hashes[:-1]).any():
-            size = 0        # two terms hash alike: no directory, the segment is read through Whoosh
+        if not self._usable or (size > 1 and (hashes[1:] == hashes[:-1]).any()):
+            size = 0        # (or two terms hash alike) no directory: the segment is read through Whoosh
         directory_at = self._side_at
         if size:
             for values, dtype in ((hashes, "<u8"), (np.frombuffer(self._offsets, np.uint64)[order], "<u8"),
