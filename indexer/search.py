@@ -142,6 +142,9 @@ def _word_pattern(word: str) -> str:
 
 
 PHRASE_JOIN = b"\x00"      # in a set of matched words: the words of a phrase, marked as a whole
+# between two words of a phrase in the text: what the analyzer skips (blanks, a line break,
+# marks such as the / of GB/T), a few characters at most
+_PHRASE_GAP = r"[^\w\n。!?;、…｡︒]{0,4}(?:\n[^\w\n。!?;、…｡︒]{0,4})?"   # (not across a sentence)
 
 
 def phrase_key(words: list[bytes]) -> bytes:
@@ -152,9 +155,9 @@ def phrase_key(words: list[bytes]) -> bytes:
 @lru_cache(maxsize=256)
 def _words_pattern(words: frozenset[bytes]) -> re.Pattern | None:
     """One regex finding any of the words (and phrases: their words in a row, with at most
-    blanks and a line break between) in normalised text, longest first."""
+    a few marks, blanks and a line break between) in normalised text, longest first."""
     texts = sorted({w.decode("utf-8") for w in words} - {""}, key=lambda w: (-len(w.replace("\0", "")), w))
-    return re.compile("|".join(_LAYOUT_BREAK.join(_word_pattern(part) for part in w.split("\0"))
+    return re.compile("|".join(_PHRASE_GAP.join(_word_pattern(part) for part in w.split("\0"))
                                for w in texts)) if texts else None
 
 

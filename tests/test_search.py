@@ -436,6 +436,16 @@ def test_a_matched_phrase_is_marked_as_a_whole(small):
         [(2, "数控车床的点检"), (2, "缺失")]
 
 
+def test_phrase_marks_cross_what_the_analyzer_skips_but_not_a_sentence():
+    from indexer.search import phrase_key, text_spans
+
+    text = "符合GB/T 19001-2016，见ISO\n9001。纠正措施的\n有效性；纠正措施。的有效性"
+    marked = lambda *words: [text[a:b] for a, b in text_spans(text, {phrase_key([w.encode() for w in words])})]  # noqa: E731
+    assert marked("gb", "t", "19001") == ["GB/T 19001"]
+    assert marked("iso", "9001") == ["ISO\n9001"]
+    assert marked("纠正措施", "的", "有效性") == ["纠正措施的\n有效性"]
+
+
 def test_commits_merge_small_segments_and_leave_large_ones(small, monkeypatch):
     """Small segments (uploads) are merged with each other once there are MERGE_AT of them; a
     large one (a bulk build's) is never rewritten. Whoosh's default policy merged by a Fibonacci
