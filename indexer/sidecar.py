@@ -170,7 +170,8 @@ class SidecarFieldWriter(W3FieldWriter):
         ids, weights, values = self._postwriter.term_postings()
         super().finish_term()
         if self._keep_positions and len(values) != len(ids):
-            self._usable = False        # (Whoosh keeps no value for an empty one): read through Whoosh
+            # a posting without positions (Whoosh keeps no empty value): values and ids do not line up
+            self._usable = False
             values = [b""] * len(ids)
         data, flags, npos = _term_bytes(ids, weights, values if self._keep_positions else None)
         self._hashes.append(int.from_bytes(blake2b(self._prefix + self._btext, digest_size=8).digest(), "little"))
