@@ -85,3 +85,37 @@ def test_uploads_during_a_batch_ingest_with_searches(live_server, sample, tmp_pa
     check = subprocess.run([str(exe), "--home", str(live_server.home), "check", "--json"], capture_output=True,
                            text=True)
     assert json.loads(check.stdout)["clean"], check.stdout[:500]
+
+
+def _worker_key(root: str, start: float, out) -> None:
+    from webui.auth import secret_key            # imported by the test before the fork
+
+    time.sleep(max(0.0, start - time.time()))      # every process asks at the same moment
+    try:
+        out.put(secret_key(Path(root)).hex())
+    except Exception as exc:                     # noqa: BLE001 — reported to the test
+        out.put(f"error: {exc!r}")
+
+
+def test_server_workers_starting_together_share_one_secret_key(tmp_path):
+    """The server's workers start at once and each asks for the data home's session key: all must
+    get the same complete key (one of them failed on a file another had just created, and a
+    worker could read a key not written yet: sessions then broke between workers)."""
+    import multiprocessing as mp
+
+    import webui.auth  # noqa: F401 — loaded once here, so that the forked workers start at once
+
+    ctx = mp.get_context("fork")
+    for round_ in range(15):
+        root = tmp_path / f"home{round_}"
+        out = ctx.Queue()
+        start = time.time() + 0.5
+        procs = [ctx.Process(target=_worker_key, args=(str(root), start, out)) for _ in range(6)]
+        for p in procs:
+            p.start()
+        keys = [out.get(timeout=30) for _ in procs]
+        for p in procs:
+            p.join(timeout=30)
+        assert len(set(keys)) == 1 and len(keys[0]) == 64, keys
+        assert (root / "secret_key").stat().st_mode & 0o777 == 0o600
+        assert [f.name for f in root.iterdir()] == ["secret_key"]      # no temporary file left

@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import os
 import secrets
+import tempfile
 from datetime import timedelta
 from pathlib import Path
 from typing import Callable
@@ -25,13 +26,23 @@ SESSION_HOURS = 8
 
 
 def secret_key(home_root: Path) -> bytes:
-    """The key that signs session cookies: made once per data home, readable by its owner only."""
+    """The key that signs session cookies: made once per data home, readable by its owner only.
+    The server's workers start together and each asks for it: the key is written whole to a
+    file of its own and then linked into place, which only one of them can do, so that every
+    worker reads the same complete key (creating it in place let one worker fail on the file
+    another had just made, or read it still empty)."""
     path = home_root / "secret_key"
     if not path.exists():
         home_root.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(secrets.token_bytes(32))
+        fd, tmp = tempfile.mkstemp(dir=home_root, prefix=".secret_key.")     # mode 0600
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(secrets.token_bytes(32))
+            os.link(tmp, path)
+        except FileExistsError:
+            pass                                  # another worker's key is in place: use it
+        finally:
+            os.unlink(tmp)
     return path.read_bytes()
 
 
