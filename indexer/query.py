@@ -237,8 +237,7 @@ class QueryParser:
                 raise QueryError(f"the query cannot be read (check AND, OR, NOT and brackets): {text!r}") from exc
             if query is wq.NullQuery:
                 raise QueryError(f"nothing to search for in {text!r}")
-            if any(isinstance(q, wq.Phrase) and q.slop != 1 for q in query.leaves()) or (
-                    isinstance(query, wq.Phrase) and query.slop != 1):
+            if any(isinstance(q, wq.Phrase) and q.slop != 1 for q in query.leaves()):   # (a leaf: itself)
                 # the index keeps which words follow each other, not how far apart they are
                 raise QueryError('"…"~N (words near each other) is not supported: quote the exact '
                                  'words, or leave the quotes off to find documents with all of them')

@@ -315,8 +315,8 @@ def matched_words(query: wq.Query, sets: MatchSets, docnums: list[int]) -> set[b
     """The body terms of the branches of `query` that match in the given documents (the hits
     shown), read from the match sets: a term counts where its posting list holds the document, a
     phrase (`phrase_key`: marked as a whole, not word by word) where the phrase matched, an AND's
-    words where the whole AND matched (what
-    Whoosh's `matched_terms` reports: `审核 OR 不存在的词` marks no 的 where 不存在的词 is absent)."""
+    words where the whole AND matched (what Whoosh's `matched_terms` reports: `审核 OR 不存在的词`
+    marks no 的 where 不存在的词 is absent)."""
     words: set[bytes] = set()
 
     def walk(q: wq.Query, docs: list[int]) -> None:

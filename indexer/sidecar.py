@@ -31,7 +31,7 @@ from hashlib import blake2b
 import numpy as np
 from whoosh.codec.whoosh3 import W3Codec, W3FieldWriter, W3PostingsWriter
 
-from .schema import PackedPositions
+from .schema import PackedPositions, unpack_positions
 
 EXT = ".apo"
 MAGIC = b"AAPOST02"
@@ -76,7 +76,7 @@ def _term_bytes(ids: array, weights: array, values: list[bytes] | None) -> tuple
     data, flag = _uint_bytes(counts, int(counts.max()), COUNTS_16)
     parts.append(data)
     flags |= flag
-    positions = np.frombuffer(b"".join(values), "<u4")      # PackedPositions: little-endian uint32
+    positions = unpack_positions(b"".join(values))
     if positions.size:
         data, flag = _uint_bytes(positions, int(positions.max()), POSITIONS_16)
         parts.append(data)
@@ -154,7 +154,6 @@ class SidecarFieldWriter(W3FieldWriter):
         self._counts = array("I")
         self._npos = array("I")
         self._flags = array("B")
-        self._prefix = b""
         self._keep_positions = False
         self._usable = True
 
@@ -163,7 +162,6 @@ class SidecarFieldWriter(W3FieldWriter):
         plain = self._postwriter
         self._postwriter = _BlockKeepingWriter(plain._postfile, plain._blocklimit, plain._byteids,
                                                plain._compression, plain._inlinelimit)
-        self._prefix = fieldname.encode() + b"\0"
         self._keep_positions = isinstance(fieldobj.format, PackedPositions)
 
     def finish_term(self):
@@ -174,7 +172,7 @@ class SidecarFieldWriter(W3FieldWriter):
             self._usable = False
             values = [b""] * len(ids)
         data, flags, npos = _term_bytes(ids, weights, values if self._keep_positions else None)
-        self._hashes.append(int.from_bytes(blake2b(self._prefix + self._btext, digest_size=8).digest(), "little"))
+        self._hashes.append(term_hash(self._fieldname, self._btext))
         self._offsets.append(self._side_at)
         self._counts.append(len(ids))
         self._npos.append(npos)
