@@ -205,7 +205,8 @@ _CACHE_LIMIT = 300_000
 
 
 _clear_hooks: list = []
-_memo = threading.local()      # the last value a tokenizer analysed in this thread, and its spans
+_memo = threading.local()      # the last values a tokenizer analysed in this thread, and their spans
+MEMO_TEXTS = 16                # more than a document's text fields
 
 
 def on_clear(fn) -> None:
@@ -436,14 +437,17 @@ class JiebaTokenizer(Tokenizer):
             yield t
 
     def _memo_spans(self, value: str, stacked: bool) -> list[tuple[str, int, int, int]]:
-        """`spans`, remembered for the last string: a text is indexed twice (its field and the
-        field's pair field) and segmented once."""
+        """`spans`, remembered for the last few strings: a document's texts are indexed twice
+        (each field, then its pair field once Whoosh has indexed them all) and segmented once."""
         memo = _memo.__dict__
-        key = (stacked, self.decompose_from, self.gap, self.join_lines)
-        if memo.get("value") is value and memo.get("key") == key:
-            return memo["spans"]
+        key = (id(value), stacked, self.decompose_from, self.gap, self.join_lines)
+        found = memo.get(key)
+        if found is not None and found[0] is value:
+            return found[1]
         spans = list(self.spans(value, stacked))
-        memo.update(value=value, key=key, spans=spans)
+        if len(memo) >= MEMO_TEXTS:
+            memo.clear()
+        memo[key] = (value, spans)
         return spans
 
     def spans(self, value: str, stacked: bool) -> Iterator[tuple[str, int, int, int]]:

@@ -21,7 +21,7 @@ from whoosh.writing import IndexWriter
 
 from archive.catalog import Catalog
 
-from . import dictionary, nocopy, sidecar
+from . import dictionary, nocopy, pairpostings, sidecar
 from .schema import build_schema, to_record, version
 
 VERSION_FILE = "VERSION"
@@ -109,6 +109,7 @@ if not hasattr(FieldWriter.add_postings, "__wrapped__"):
     FieldWriter.add_postings = _cached_lengths(FieldWriter.add_postings)
 nocopy.install()
 sidecar.install()
+pairpostings.install()
 
 
 class IndexBusy(Exception):

@@ -158,11 +158,15 @@ class MatchSets:
         self._facets: list[tuple[str, str, int]] | None = None
         self._sidecars: list[Sidecar | None] | None = None
 
-    def sidecars(self) -> list[Sidecar | None]:
-        """Each segment's posting sidecar (None: read through Whoosh), opened on first use."""
+    def sidecars(self, fieldname: str | None = None) -> list[Sidecar | None]:
+        """Each segment's posting sidecar (None: read through Whoosh), opened on first use.
+        Without USE_SIDECARS (comparisons), a pair field's only where its pairs are nowhere else."""
         if self._sidecars is None:
-            self._sidecars = [open_sidecar(r) if USE_SIDECARS else None for r, _ in self.leaves]
-        return self._sidecars
+            self._sidecars = [open_sidecar(r) for r, _ in self.leaves]
+        if USE_SIDECARS:
+            return self._sidecars
+        pairs = fieldname is not None and isinstance(self.searcher.schema[fieldname].format, PackedPositions)
+        return [s if pairs and s is not None and s.holds_pairs else None for s in self._sidecars]
 
     # -- terms and queries ------------------------------------------------------------------------
 
@@ -190,7 +194,7 @@ class MatchSets:
         so that ranking and match sets are array operations, not a Python loop per posting."""
         id_parts: list[np.ndarray] = []
         weight_parts: list[np.ndarray] = []
-        for (reader, off), segid, side in zip(self.leaves, self._segids, self.sidecars()):
+        for (reader, off), segid, side in zip(self.leaves, self._segids, self.sidecars(fieldname)):
             key = (segid, "postings", fieldname, btext)
             if side is not None:            # read in place (nothing to decode); kept as arrays
                 ids, weights = segment_cache.get(key, lambda: _sidecar_postings(side, fieldname, btext))
@@ -449,7 +453,7 @@ class MatchSets:
         keys: np.ndarray | None = None
         for btext, offset in terms:
             doc_parts, pos_parts = [], []
-            for (reader, off), segid, side in zip(self.leaves, self._segids, self.sidecars()):
+            for (reader, off), segid, side in zip(self.leaves, self._segids, self.sidecars(fieldname)):
                 first = int(np.searchsorted(allowed_ids, off))
                 if first >= allowed_ids.size or allowed_ids[first] >= off + reader.doc_count_all():
                     continue              # no candidate in this segment

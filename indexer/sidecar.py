@@ -15,13 +15,19 @@ each posting and the positions, each array as uint16 where its values fit (ids b
 weights that are small whole numbers: a term's frequency; otherwise uint32, float32 weights);
 then a directory sorted by a 64-bit hash of (field, term): hashes (uint64), data offsets
 (uint64), postings (uint32), positions (uint32), how each array is stored (uint8); then the
-directory's offset and size (two uint64) and the magic again. The file goes into the segment's
-compound file with Whoosh's own files, and goes away with the segment. A segment without a
-readable sidecar (written before it existed, or two of its terms hash alike) is read through
-Whoosh as before.
+directory's offset and size, the offset of the pair terms, the hash seed (four uint64) and the
+magic again. The file goes into the segment's compound file with Whoosh's own files, and goes
+away with the segment.
+
+Word pairs (`pairpostings`) are written here only, not through Whoosh: their terms are listed
+too (per pair field: the count, the offsets and the UTF-8 bytes of its terms), so that a merge
+can copy them. Two terms that hash alike are written again with the next seed. A segment
+without a readable sidecar (written before it existed) is read through Whoosh as before, pairs
+included; sidecars of the previous format (AAPOST02: no pair terms, seed 0) are still read.
 """
 from __future__ import annotations
 
+import logging
 import struct
 import sys
 from array import array
@@ -31,11 +37,18 @@ from hashlib import blake2b
 import numpy as np
 from whoosh.codec.whoosh3 import W3Codec, W3FieldWriter, W3PostingsWriter
 
+from .pairpostings import PairPostings
 from .schema import PackedPositions, unpack_positions
 
+log = logging.getLogger(__name__)
 EXT = ".apo"
-MAGIC = b"AAPOST02"
-_FOOTER = struct.Struct("<QQ8s")
+MAGIC = b"AAPOST03"
+OLD_MAGIC = b"AAPOST02"           # before pairs were kept out of Whoosh: read as it is
+_FOOTER = struct.Struct("<QQQQ8s")
+_OLD_FOOTER = struct.Struct("<QQ8s")
+_COUNT = struct.Struct("<I")
+_NAME = struct.Struct("<H")
+MAX_SEED = 8                      # distinct terms never hash alike under 8 seeds; equal ones would
 _ENTRY = 8 + 8 + 4 + 4 + 1        # directory bytes per term
 _EMPTY = np.zeros(0, dtype="<u2")
 # how a term's arrays are stored (the directory's last column)
@@ -43,9 +56,13 @@ IDS_16, WEIGHTS_16, WEIGHTS_COUNTS, COUNTS_16, POSITIONS_16 = 1, 2, 4, 8, 16
 _U16 = 1 << 16
 
 
-def term_hash(fieldname: str, btext: bytes) -> int:
-    """The directory key of a term (collisions within a segment are detected when writing)."""
-    return int.from_bytes(blake2b(fieldname.encode() + b"\0" + btext, digest_size=8).digest(), "little")
+def term_hash(fieldname: str, btext: bytes, seed: int = 0) -> int:
+    """The directory key of a term. Two terms of a segment that hash alike (one chance in ~10^7
+    for a segment of a million terms) make the writer try the next seed."""
+    data = fieldname.encode() + b"\0" + btext
+    digest = blake2b(data, digest_size=8, salt=seed.to_bytes(8, "little")) if seed else \
+        blake2b(data, digest_size=8)
+    return int.from_bytes(digest.digest(), "little")
 
 
 def _uint_bytes(values: np.ndarray, top: int, flag: int) -> tuple[bytes, int]:
@@ -142,14 +159,16 @@ class _BlockKeepingWriter(W3PostingsWriter):
 
 
 class SidecarFieldWriter(W3FieldWriter):
-    """Whoosh's field writer, also writing each term's postings to the segment's sidecar."""
+    """Whoosh's field writer, also writing each term's postings to the segment's sidecar; and,
+    there only, the word pairs the segment writer hands to `pairs` (`pairpostings`)."""
 
     def __init__(self, codec, storage, segment):
         super().__init__(codec, storage, segment)
+        self.pairs = PairPostings()
         self._side = self._create_file(EXT)
         self._side.write(MAGIC)
         self._side_at = len(MAGIC)
-        self._hashes = array("Q")
+        self._keys: list[tuple[str, bytes]] = []
         self._offsets = array("Q")
         self._counts = array("I")
         self._npos = array("I")
@@ -172,7 +191,7 @@ class SidecarFieldWriter(W3FieldWriter):
             self._usable = False
             values = [b""] * len(ids)
         data, flags, npos = _term_bytes(ids, weights, values if self._keep_positions else None)
-        self._hashes.append(term_hash(self._fieldname, self._btext))
+        self._keys.append((self._fieldname, self._btext))
         self._offsets.append(self._side_at)
         self._counts.append(len(ids))
         self._npos.append(npos)
@@ -180,21 +199,52 @@ class SidecarFieldWriter(W3FieldWriter):
         self._side.write(data)
         self._side_at += len(data)
 
+    def _write_pairs(self) -> tuple[list, int]:
+        """Write the pairs' postings and their terms; (directory columns, terms offset)."""
+        flags = {"counts": WEIGHTS_COUNTS, "ids16": IDS_16, "counts16": COUNTS_16, "positions16": POSITIONS_16}
+        encoded = self.pairs.encode(flags)
+        self.pairs = PairPostings()           # (the arrays can go: a bulk segment's are ~100 MB)
+        columns = []
+        for field in encoded:
+            columns.append((field.offsets + self._side_at, field.counts, field.npos,
+                            np.full(len(field.texts), field.flags, np.uint8)))
+            self._side.write(field.data.tobytes())
+            self._side_at += field.data.size
+        terms_at = self._side_at
+        out = [_COUNT.pack(len(encoded))]
+        for field in encoded:
+            name = field.fieldname.encode()
+            lengths = np.fromiter(map(len, field.texts), np.int64, len(field.texts))
+            ends = np.concatenate([[0], np.cumsum(lengths)]).astype("<u4")
+            out += [_NAME.pack(len(name)), name, _COUNT.pack(len(field.texts)), ends.tobytes(), b"".join(field.texts)]
+            self._keys.extend((field.fieldname, t) for t in field.texts)
+        data = b"".join(out)
+        self._side.write(data)
+        self._side_at += len(data)
+        return columns, terms_at
+
     def close(self):
-        hashes = np.frombuffer(self._hashes, dtype=np.uint64)
-        order = np.argsort(hashes, kind="stable")
-        hashes = hashes[order]
-        size = len(hashes)
-        if not self._usable or (size > 1 and (hashes[1:] == hashes[:-1]).any()):
-            size = 0        # (or two terms hash alike) no directory: the segment is read through Whoosh
+        pair_columns, terms_at = self._write_pairs()
+        offsets = np.concatenate([np.frombuffer(self._offsets, np.uint64)] + [c[0].astype(np.uint64) for c in pair_columns])
+        counts = np.concatenate([np.frombuffer(self._counts, np.uint32)] + [c[1].astype(np.uint32) for c in pair_columns])
+        npos = np.concatenate([np.frombuffer(self._npos, np.uint32)] + [c[2].astype(np.uint32) for c in pair_columns])
+        flags = np.concatenate([np.frombuffer(self._flags, np.uint8)] + [c[3] for c in pair_columns])
+        seed, hashes, order = 0, None, None
+        while self._usable and seed < MAX_SEED:
+            hashes = np.fromiter((term_hash(f, t, seed) for f, t in self._keys), np.uint64, len(self._keys))
+            order = np.argsort(hashes, kind="stable")
+            hashes = hashes[order]
+            if not (hashes.size > 1 and (hashes[1:] == hashes[:-1]).any()):
+                break
+            seed += 1
+        # No directory (a posting Whoosh wrote without positions, or equal terms): read through Whoosh
+        size = len(self._keys) if self._usable and seed < MAX_SEED else 0
         directory_at = self._side_at
         if size:
-            for values, dtype in ((hashes, "<u8"), (np.frombuffer(self._offsets, np.uint64)[order], "<u8"),
-                                  (np.frombuffer(self._counts, np.uint32)[order], "<u4"),
-                                  (np.frombuffer(self._npos, np.uint32)[order], "<u4"),
-                                  (np.frombuffer(self._flags, np.uint8)[order], "u1")):
+            for values, dtype in ((hashes, "<u8"), (offsets[order], "<u8"), (counts[order], "<u4"),
+                                  (npos[order], "<u4"), (flags[order], "u1")):
                 self._side.write(values.astype(dtype).tobytes())
-        self._side.write(_FOOTER.pack(directory_at, size, MAGIC))
+        self._side.write(_FOOTER.pack(directory_at, size, terms_at, seed, MAGIC))
         self._side.close()
         super().close()
 
@@ -204,12 +254,21 @@ class Sidecar:
 
     def __init__(self, buf) -> None:
         view = memoryview(buf)
-        if len(view) < len(MAGIC) + _FOOTER.size or bytes(view[:len(MAGIC)]) != MAGIC:
+        magic = bytes(view[:len(MAGIC)])
+        footer = _FOOTER if magic == MAGIC else _OLD_FOOTER if magic == OLD_MAGIC else None
+        if len(view) < len(MAGIC) + _OLD_FOOTER.size or footer is None:
             raise ValueError("not a posting sidecar")
-        directory_at, size, magic = _FOOTER.unpack(view[len(view) - _FOOTER.size:])
-        if magic != MAGIC or directory_at + _ENTRY * size + _FOOTER.size != len(view) or not size:
+        if len(view) < len(MAGIC) + footer.size:
+            raise ValueError("posting sidecar cut short")
+        values = footer.unpack(view[len(view) - footer.size:])
+        directory_at, size, magic_again = values[0], values[1], values[-1]
+        self._terms_at, self._seed = (values[2], values[3]) if footer is _FOOTER else (None, 0)
+        if magic_again != magic or directory_at + _ENTRY * size + footer.size != len(view) or not size:
             raise ValueError("posting sidecar without a usable directory")
+        if self._terms_at is not None and not len(MAGIC) <= self._terms_at <= directory_at:
+            raise ValueError("posting sidecar with its pair terms out of place")
         self._view = view
+        self._directory_at = directory_at
         # The directory is read a value at a time (a binary search, then one entry): through
         # memoryview casts, which read unaligned values as they are (the sidecar sits anywhere in
         # the compound file); numpy's searchsorted copied the whole unaligned column every call.
@@ -228,7 +287,7 @@ class Sidecar:
     def find(self, fieldname: str, btext: bytes) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:
         """(segment-local ids, weights, positions per posting, positions) of a term, as read-only
         arrays over the file (the last two empty outside pair fields); None: not in the segment."""
-        key = term_hash(fieldname, btext)
+        key = term_hash(fieldname, btext, self._seed)
         i = bisect_left(self._hashes, key)
         if i >= self._size or self._hashes[i] != key:
             return None
@@ -247,6 +306,32 @@ class Sidecar:
         at += counts.nbytes
         positions = np.frombuffer(view, "<u2" if flags & POSITIONS_16 else "<u4", npos, at)
         return ids, counts if weights is None else weights, counts, positions
+
+    @property
+    def holds_pairs(self) -> bool:
+        """Whether the segment's word pairs are here only (not in Whoosh's postings)."""
+        return self._terms_at is not None
+
+    def pair_terms(self, fieldname: str) -> list[bytes]:
+        """The terms of a pair field written here (merges copy them); [] for the old format."""
+        if self._terms_at is None:
+            return []
+        view, at = self._view, self._terms_at
+        (fields,) = _COUNT.unpack_from(view, at)
+        at += _COUNT.size
+        for _ in range(fields):
+            (length,) = _NAME.unpack_from(view, at)
+            name = bytes(view[at + _NAME.size:at + _NAME.size + length]).decode()
+            at += _NAME.size + length
+            (count,) = _COUNT.unpack_from(view, at)
+            at += _COUNT.size
+            ends = np.frombuffer(view, "<u4", count + 1, at).astype(np.int64)
+            at += 4 * (count + 1)
+            if name == fieldname:
+                blob = bytes(view[at:at + int(ends[-1])])
+                return [blob[a:b] for a, b in zip(ends[:-1].tolist(), ends[1:].tolist())]
+            at += int(ends[-1])
+        return []
 
 
 def open_sidecar(reader) -> Sidecar | None:
@@ -267,7 +352,10 @@ def open_sidecar(reader) -> Sidecar | None:
             finally:
                 f.close()
         return Sidecar(buf)
-    except (ValueError, OSError, KeyError, struct.error):
+    except (ValueError, OSError, KeyError, struct.error) as error:
+        # Read through Whoosh; the segment's word pairs were kept here only: phrases miss it
+        log.warning("segment %s: posting sidecar not readable (%s); phrases cannot match in it "
+                    "until `auditarchive reindex`", segment.segment_id(), error)
         return None
 
 

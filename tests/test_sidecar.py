@@ -1,7 +1,8 @@
 """Posting sidecars (`indexer.sidecar`): each segment's `.apo` must hold exactly the postings
-Whoosh holds (ids, weights, pair positions) for segments written by a bulk build, by uploads and
-by merges, and searches must give the same answers with and without them; a segment without a
-usable sidecar is read through Whoosh."""
+Whoosh holds (ids, weights) for segments written by a bulk build, by uploads and by merges, and
+searches must give the same answers with and without them; the word pairs, kept there only
+(`indexer.pairpostings`), must be exactly the analyzer's; a segment without a usable sidecar is
+read through Whoosh."""
 from __future__ import annotations
 
 import random
@@ -13,9 +14,9 @@ from whoosh import query as wq
 
 from archive.catalog import Catalog
 from archive.ingest import Ingestor
-from indexer import build, matchsets, sidecar
+from indexer import build, matchsets, pairpostings, sidecar
 from indexer.matchsets import docnums, for_searcher
-from indexer.schema import PackedPositions
+from indexer.schema import PackedPositions, to_record
 from indexer.search import SearchRequest, search
 from pdfmaker import make_pdf
 
@@ -54,6 +55,36 @@ def assert_sidecars_hold_whooshs_postings(handle: build.IndexHandle, sample: int
     return compared
 
 
+def assert_sidecar_pairs_are_the_analyzers(handle: build.IndexHandle, catalog: Catalog) -> int:
+    """Every live document's word pairs, in every pair field, are in its segment's sidecar with
+    exactly the analyzer's positions, and nowhere in Whoosh's postings. Returns pairs compared."""
+    compared = 0
+    with handle.index.searcher() as searcher:
+        names = pairpostings.pair_names(searcher.schema)
+        for leaf, _ in searcher.leaf_searchers():
+            reader = leaf.reader()
+            side = sidecar.open_sidecar(reader)
+            assert side is not None and side.holds_pairs
+            live = {d: f["id"] for d, f in reader.iter_docs()}
+            for name in names:
+                assert not any(field == name for field, _ in reader.all_terms())
+                held: dict[int, dict[str, list[int]]] = {d: {} for d in live}
+                for btext in side.pair_terms(name):
+                    ids, _, counts, positions = side.find(name, btext)
+                    starts = np.concatenate([[0], np.cumsum(counts.astype(np.int64))])
+                    for i, doc in enumerate(ids.tolist()):
+                        if doc in held:
+                            held[doc][btext.decode()] = positions[starts[i]:starts[i + 1]].tolist()
+                analyzer = searcher.schema[name].analyzer
+                for doc, doc_id in live.items():
+                    document = catalog.get_document(doc_id)
+                    record = to_record(document, [p["text"] for p in catalog.pages(doc_id)])
+                    expected = analyzer.pair_positions(record[name], True)
+                    assert held[doc] == expected, (doc_id, name)
+                    compared += len(expected)
+    return compared
+
+
 def answers(handle: build.IndexHandle, catalog: Catalog, use_sidecars: bool, monkeypatch) -> list:
     """Totals, facets and ranked ids of QUERIES, with or without reading the sidecars."""
     monkeypatch.setattr(matchsets, "USE_SIDECARS", use_sidecars)
@@ -65,38 +96,51 @@ def answers(handle: build.IndexHandle, catalog: Catalog, use_sidecars: bool, mon
     return out
 
 
-def test_the_sample_index_sidecars_hold_whooshs_postings(sample_home):
+def test_the_sample_index_sidecars_hold_whooshs_postings_and_the_pairs(sample_home):
     home, catalog, _ = sample_home
     handle = build.open_index(home / "index")
-    assert assert_sidecars_hold_whooshs_postings(handle, sample=4000) >= 4000
+    assert assert_sidecars_hold_whooshs_postings(handle, sample=4000) >= 3000       # all the words
+    assert assert_sidecar_pairs_are_the_analyzers(handle, catalog) > 50_000
 
 
-def test_phrase_checks_read_the_same_documents_from_sidecars(sample_home, monkeypatch):
-    """Phrases of three to five words (pair positions lined up) find the same documents whether
-    the pair positions come from the sidecars or from Whoosh's blocks."""
+def whooshs_own_index(catalog: Catalog, directory: Path, monkeypatch) -> build.IndexHandle:
+    """The catalogue indexed by Whoosh's own field writer: no sidecars, pairs in Whoosh."""
+    from whoosh.codec.whoosh3 import W3Codec, W3FieldWriter
+
+    with monkeypatch.context() as m:
+        m.setattr(W3Codec, "field_writer", lambda self, storage, segment: W3FieldWriter(self, storage, segment))
+        build.reindex(catalog, directory, full=True)
+    return build.open_index(directory)
+
+
+def test_phrase_checks_find_the_same_documents_as_with_pairs_in_whoosh(sample_home, tmp_path, monkeypatch):
+    """Phrases of two to five words (pair positions lined up) find the same documents whether
+    the pairs come from the sidecars or from Whoosh's own postings."""
     from indexer.analysis import tokens
 
     home, catalog, _ = sample_home
     handle = build.open_index(home / "index")
+    plain = whooshs_own_index(catalog, tmp_path / "plain", monkeypatch)
     rng = random.Random(11)
     docs = rng.sample(list(catalog.iter_documents()), 15)
     phrases = []
     for doc in docs:
         words = tokens("".join(p["text"] for p in catalog.pages(doc.id))[:800], "query")
-        for n in (3, 4, 5):
+        for n in (2, 3, 4, 5):
             if len(words) > n:
                 at = rng.randrange(len(words) - n)
                 phrases.append(words[at:at + n])
     found = {}
-    for use in (True, False):
-        monkeypatch.setattr(matchsets, "USE_SIDECARS", use)
+    for name, index in (("sidecars", handle), ("whoosh", plain)):
         matchsets.segment_cache.clear()
-        with handle.index.searcher() as searcher:
+        with index.index.searcher() as searcher:
             sets = for_searcher(searcher)
-            assert all(s is not None for s in sets.sidecars()) == use
-            found[use] = [docnums(sets.query(wq.Phrase("body", list(p))), sets.size) for p in phrases]
-    assert found[True] == found[False]
-    assert sum(map(bool, found[True])) >= len(phrases) // 2        # most of them occur
+            assert all(s is not None for s in sets.sidecars()) == (name == "sidecars")
+            ids = {d: f["id"] for d, f in searcher.reader().iter_docs()}
+            found[name] = [sorted(ids[d] for d in docnums(sets.query(wq.Phrase("body", list(p))), sets.size))
+                           for p in phrases]
+    assert found["sidecars"] == found["whoosh"]
+    assert sum(map(bool, found["sidecars"])) >= len(phrases) // 2        # most of them occur
 
 
 @pytest.fixture
@@ -131,21 +175,24 @@ def test_uploads_merges_and_bulk_builds_write_sidecars(uploads, monkeypatch):
     counts = sorted(s.doc_count_all() for s in handle.index._segments())
     assert any(c > 1 for c in counts), counts                      # some segments were merged
     assert assert_sidecars_hold_whooshs_postings(handle) > 100
+    assert assert_sidecar_pairs_are_the_analyzers(handle, catalog) > 50
     assert answers(handle, catalog, True, monkeypatch) == answers(handle, catalog, False, monkeypatch)
     # the bulk path: two processes, each writing its own segment
     monkeypatch.setattr(build, "BULK", 2)
     build.reindex(catalog, home / "index", full=True)
     handle = build.open_index(home / "index")
     assert assert_sidecars_hold_whooshs_postings(handle) > 100
+    assert assert_sidecar_pairs_are_the_analyzers(handle, catalog) > 50
     with_sidecars = answers(handle, catalog, True, monkeypatch)
     assert with_sidecars == answers(handle, catalog, False, monkeypatch)
     # (审核 is in every document through 受审核方; two of them have no 计划)
     assert [total for _, total, _, _ in with_sidecars] == [6, 3, 2, 2, 2, 2, 0, 6]
 
 
-def test_segments_without_a_usable_sidecar_are_read_through_whoosh(uploads, monkeypatch):
-    """A segment written without a sidecar (before it existed), or whose terms' hashes collide,
-    is read through Whoosh; a damaged sidecar is refused, not trusted."""
+def test_segments_without_a_sidecar_and_colliding_hashes(uploads, tmp_path, monkeypatch):
+    """A segment written without a sidecar (before it existed) is read through Whoosh, its pairs
+    included; terms that hash alike are written with the next seed; merging such segments moves
+    every pair into the new sidecar; a damaged sidecar is refused, not trusted."""
     from whoosh.codec.whoosh3 import W3Codec, W3FieldWriter
 
     home, catalog = uploads
@@ -155,16 +202,38 @@ def test_segments_without_a_usable_sidecar_are_read_through_whoosh(uploads, monk
     with monkeypatch.context() as m:                 # an old segment: Whoosh's own field writer
         m.setattr(W3Codec, "field_writer", lambda self, storage, segment: W3FieldWriter(self, storage, segment))
         build.update(catalog, handle, doc_ids[2:4], new=True)
-    with monkeypatch.context() as m:                 # every term hashes alike: no directory
-        m.setattr(sidecar, "blake2b", lambda data, digest_size: _Same())
+    real = sidecar.blake2b
+    with monkeypatch.context() as m:                 # every term hashes alike without a seed
+        m.setattr(sidecar, "blake2b", lambda data, digest_size, salt=None:
+                  real(data, digest_size=digest_size, salt=salt) if salt else _Same())
         build.update(catalog, handle, doc_ids[4:], new=True)
     with handle.index.searcher() as searcher:
-        usable = [sidecar.open_sidecar(leaf.reader()) is not None for leaf, _ in searcher.leaf_searchers()]
-    assert sorted(usable) == [False, False, True]
-    assert answers(handle, catalog, True, monkeypatch) == answers(handle, catalog, False, monkeypatch)
+        sides = [sidecar.open_sidecar(leaf.reader()) for leaf, _ in searcher.leaf_searchers()]
+    assert sorted(side is not None for side in sides) == [False, True, True]
+    assert sorted(side._seed for side in sides if side is not None) == [0, 1]
+    expected = answers(build.open_index(fresh_index(catalog, tmp_path / "fresh")), catalog, True, monkeypatch)
+    assert answers(handle, catalog, True, monkeypatch) == expected
+    assert answers(handle, catalog, False, monkeypatch) == expected
+    w = build.writer(handle)                         # one segment of the three
+    w.commit(optimize=True)
+    handle = build.open_index(home / "index")
+    assert len(handle.index._segments()) == 1
+    assert assert_sidecar_pairs_are_the_analyzers(handle, catalog) > 50
+    # (a merge copies documents' field lengths as Whoosh quantised them: scores move a little)
+    assert matches(answers(handle, catalog, True, monkeypatch)) == matches(expected)
     for damaged in (b"", b"junk", sidecar.MAGIC + b"\0" * 40, sidecar.MAGIC + bytes(sidecar._FOOTER.size)):
         with pytest.raises(ValueError):
             sidecar.Sidecar(damaged)
+
+
+def matches(answered: list) -> list:
+    """Each query's total, facets and matched ids, without the ranking."""
+    return [(q, total, facets, sorted(i for i, _ in hits)) for q, total, facets, hits in answered]
+
+
+def fresh_index(catalog: Catalog, directory: Path) -> Path:
+    build.reindex(catalog, directory, full=True)
+    return directory
 
 
 class _Same:
