@@ -6,9 +6,11 @@ index). `reindex` commits every `chunk` documents, so an interrupted run resumes
 """
 from __future__ import annotations
 
+import gc
 import os
 import shutil
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable
@@ -21,7 +23,7 @@ from whoosh.writing import IndexWriter
 
 from archive.catalog import Catalog
 
-from . import dictionary, nocopy, pairpostings, sidecar
+from . import arraypool, dictionary, nocopy, pairpostings, sidecar
 from .schema import build_schema, to_record, version
 
 VERSION_FILE = "VERSION"
@@ -110,6 +112,7 @@ if not hasattr(FieldWriter.add_postings, "__wrapped__"):
 nocopy.install()
 sidecar.install()
 pairpostings.install()
+arraypool.install()
 
 
 class IndexBusy(Exception):
@@ -208,6 +211,23 @@ def indexed_stamps(handle: IndexHandle) -> dict[str, str | None]:
         return {f["id"]: f.get("stamp") for _, f in searcher.reader().iter_docs()}
 
 
+# Python's cycle collector runs every 700 net allocations and walks the young objects each time:
+# analysing a document allocates ~100,000 short-lived objects (tokens, spans, postings), none of
+# them in cycles. While a writer runs it collects 70 times less often (a bulk build's processes
+# are forked inside and inherit it): 8,000 documents in two processes 107.8 → 118.3 documents/s.
+WRITING_GC_THRESHOLD = (50_000, 50, 50)
+
+
+@contextmanager
+def _fewer_collections():
+    before = gc.get_threshold()
+    gc.set_threshold(*WRITING_GC_THRESHOLD)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*before)
+
+
 def update(catalog: Catalog, handle: IndexHandle, ids: list[str], remove: Iterable[str] = (),
            wait: float = 60.0, procs: int = 1, new: bool = False) -> int:
     """(Re)index the given documents and remove others, in one commit. Returns the count indexed.
@@ -216,23 +236,24 @@ def update(catalog: Catalog, handle: IndexHandle, ids: list[str], remove: Iterab
     if not ids and not remove:
         return 0
     learn_org_names(catalog)
-    w = writer(handle, wait, procs)
-    names = set(handle.index.schema.names())
-    try:
-        for doc_id in remove:
-            w.delete_by_term("id", doc_id)
-        count = 0
-        for record in _records(catalog, ids):
-            record = {k: v for k, v in record.items() if k in names}   # baselines lack `bodyp`
-            if new:
-                w.add_document(**record)
-            else:
-                w.update_document(**record)
-            count += 1
-        w.commit(mergetype=merge_small_segments)
-    except BaseException:
-        w.cancel()
-        raise
+    with _fewer_collections():
+        w = writer(handle, wait, procs)
+        names = set(handle.index.schema.names())
+        try:
+            for doc_id in remove:
+                w.delete_by_term("id", doc_id)
+            count = 0
+            for record in _records(catalog, ids):
+                record = {k: v for k, v in record.items() if k in names}   # baselines lack `bodyp`
+                if new:
+                    w.add_document(**record)
+                else:
+                    w.update_document(**record)
+                count += 1
+            w.commit(mergetype=merge_small_segments)
+        except BaseException:
+            w.cancel()
+            raise
     return count
 
 

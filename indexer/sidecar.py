@@ -30,13 +30,18 @@ from __future__ import annotations
 import logging
 import struct
 import sys
+import zlib
 from array import array
 from bisect import bisect_left
 from hashlib import blake2b
 
 import numpy as np
-from whoosh.codec.whoosh3 import W3Codec, W3FieldWriter, W3PostingsWriter
+from whoosh.codec.whoosh3 import WHOOSH3_HEADER_MAGIC, W3Codec, W3FieldWriter, W3PostingsWriter
+from whoosh.compat import dumps
+from whoosh.system import pack_int
+from whoosh.util.numeric import length_to_byte
 
+from .arraypool import SortedPostings
 from .pairpostings import PairPostings
 from .schema import PackedPositions, unpack_positions
 
@@ -48,6 +53,7 @@ _FOOTER = struct.Struct("<QQQQ8s")
 _OLD_FOOTER = struct.Struct("<QQ8s")
 _COUNT = struct.Struct("<I")
 _NAME = struct.Struct("<H")
+SMALL_PICKLE = 200                # bytes: a block's pickle below it is not compressed
 MAX_SEED = 8                      # distinct terms never hash alike under 8 seeds; equal ones would
 _ENTRY = 8 + 8 + 4 + 4 + 1        # directory bytes per term
 _EMPTY = np.zeros(0, dtype="<u2")
@@ -142,8 +148,26 @@ class _BlockKeepingWriter(W3PostingsWriter):
         self.blocks: list[tuple[array, array, list]] = []
 
     def _write_block(self, last=False):
+        """Whoosh's block, written in one call; a block whose pickle is small is stored
+        uncompressed (the block says so: Whoosh's reader decompresses by the block's own level).
+        zlib makes a pickle of a few postings longer, not shorter, and costs more than the rest of
+        writing it; a bulk segment's blocks are mostly of one to a few postings."""
         self.blocks.append((self._ids, self._weights, self._values))
-        super()._write_block(last)
+        postfile = self._postfile
+        if not self._blockcount:
+            postfile.write(WHOOSH3_HEADER_MAGIC)
+        self._terminfo.add_block(self)
+        ids = self._ids
+        data = dumps((self._mini_ids(), self._mini_weights(), self._mini_values()), 2)
+        comp = self._compression if len(data) >= SMALL_PICKLE else 0
+        if comp:
+            data = zlib.compress(data, comp)
+        info = dumps((len(ids), ids[-1], self._maxweight, comp, length_to_byte(self._minlength),
+                      length_to_byte(self._maxlength)), 2)
+        size = len(info) + len(data)
+        postfile.write(pack_int(-size if last else size) + info + data)
+        self._blockcount += 1
+        self._new_block()
 
     def term_postings(self) -> tuple[array, array, list]:
         """(ids, weights, values) of the term being written: before `finish_postings`."""
@@ -175,6 +199,12 @@ class SidecarFieldWriter(W3FieldWriter):
         self._flags = array("B")
         self._keep_positions = False
         self._usable = True
+
+    def add_postings(self, schema, lengths, items):
+        """Whoosh's, or a block at a time from an `arraypool.ArrayPool`'s sorted postings."""
+        if isinstance(items, SortedPostings):
+            return items.write(self, schema, lengths)
+        return super().add_postings(schema, lengths, items)
 
     def start_field(self, fieldname, fieldobj):
         super().start_field(fieldname, fieldobj)

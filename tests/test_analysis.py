@@ -165,6 +165,25 @@ def test_pair_field_holds_every_adjacent_pair_and_none_across_punctuation():
     assert not any(p.startswith(("机械加工 ", "加工 ")) for p in pairs)      # 。 is a gap
 
 
+def test_word_counts_are_whooshs_and_pairs_ascend():
+    """`schema.WordFrequency` gives the postings Whoosh's Frequency format gives through the token
+    stream; `pair_positions` gives every pair once, its positions ascending, whatever order the
+    spans come in."""
+    from whoosh import formats
+
+    from indexer.schema import WordFrequency
+
+    analyzer = index_analyzer()
+    for text in DOCS + ["质量管理体系 质量管理体系。ＱＭＳ 質量", "", "。，"]:
+        for mode in ("index", "query"):
+            ours = sorted(WordFrequency(2.5).word_values(text, analyzer, mode=mode))
+            assert ours == sorted(formats.Frequency(2.5).word_values(text, analyzer, mode=mode))
+        found = analysis.pair_analyzer().pair_positions(text, True)
+        for pair, starts in found.items():
+            assert starts == sorted(set(starts)), pair
+        assert analysis._pairs_in_any_order(list(reversed(spans(text)))) == found
+
+
 def test_single_characters_digits_letters_kept_and_lowercased():
     assert tokens("A 级供方，3 号仓库", "query") == ["a", "级", "供方", "3", "号", "仓库"]
     assert tokens("ＱＭＳ／ＩＳＯ　９００１", "query") == ["qms", "iso", "9001"]
