@@ -188,6 +188,11 @@ class Catalog:
             "select number, text, has_text, has_images, ocr, ocr_confidence, ocr_rotation, ocr_skew "
             "from pages where doc_id = ? order by number", [doc_id]))
 
+    def page_texts(self, doc_id: str) -> list[str]:
+        """The pages' texts in order (what the index needs: a third of the time of `pages`)."""
+        return [r[0] for r in self.db.execute(
+            "select text from pages where doc_id = ? order by number", [doc_id])]
+
     def failures(self) -> list[dict[str, Any]]:
         return list(self.db.query("select * from failures order by path"))
 

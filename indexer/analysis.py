@@ -456,6 +456,7 @@ class JiebaTokenizer(Tokenizer):
         norm = normalise_chars(value)
         work, starts, shifts = _prepare(norm, self.join_lines)
         simple = len(starts) == 1
+        pieces, piece, shift = len(starts), 0, 0
         decompose_from, gap = self.decompose_from, self.gap
         n = len(work)
         pos = -1
@@ -485,13 +486,18 @@ class JiebaTokenizer(Tokenizer):
                 pending_gap = False
             layout = _layout(dt, word, decompose_from, stacked)
             base = pos + 1
-            for text, k, s, e in layout:
-                pos = base + k
-                a, b = w0 + s, w0 + e
-                if simple:
-                    yield text, pos, a, b
-                else:
-                    yield (text, pos, a + shifts[bisect.bisect_right(starts, a) - 1],
+            if not simple:
+                while piece + 1 < pieces and starts[piece + 1] <= w0:
+                    piece += 1                    # the piece of `work` the word starts in
+                shift = shifts[piece] if piece + 1 == pieces or starts[piece + 1] >= offset else None
+            if simple or shift is not None:       # (a word within one piece: one shift for all)
+                delta = w0 + (0 if simple else shift)
+                for text, k, s, e in layout:
+                    yield text, base + k, delta + s, delta + e
+            else:                                 # a word joined across a line break
+                for text, k, s, e in layout:
+                    a, b = w0 + s, w0 + e
+                    yield (text, base + k, a + shifts[bisect.bisect_right(starts, a) - 1],
                            b + shifts[bisect.bisect_right(starts, b - 1) - 1])
             pos = base + layout[-1][1]
 
@@ -530,7 +536,15 @@ class JiebaPairTokenizer(JiebaTokenizer):
                 if pos < pos_now:                      # (spans come in position order)
                     return _pairs_in_any_order(spans)
                 if pos_now == prev_pos + 1:
-                    _add_pairs(out, prev, now, prev_pos)
+                    if len(prev) == 1 and len(now) == 1:     # (most positions hold one word)
+                        key = prev[0] + " " + now[0]
+                        found = out.get(key)
+                        if found is None:
+                            out[key] = [prev_pos]
+                        else:
+                            found.append(prev_pos)
+                    else:
+                        _add_pairs(out, prev, now, prev_pos)
                 prev_pos, prev = pos_now, now
                 pos_now, now = pos, [text]
             elif text not in now:

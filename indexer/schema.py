@@ -2,9 +2,10 @@
 
 Text fields (title, org, findings, body …) use the jieba analyzer and hold document frequencies
 only: what matching and scoring read. Phrases are matched through each text field `f`'s pair field
-`fp`: every pair of words at consecutive positions with the positions where it starts, packed as
-raw integers (`PackedPositions`), so a phrase check decodes a block of postings with numpy instead
-of unpickling each posting (the analyzer segments each text once for both fields). Codes, clauses
+`fp`: every pair of words at consecutive positions with the positions where it starts (the
+analyzer segments each text once for both fields). The segment writer hands the pairs to the
+segment's posting sidecar, not to Whoosh (`pairpostings`, `sidecar`); a segment written without
+one keeps them in Whoosh as raw integers (`PackedPositions`). Codes, clauses
 and certificate numbers are not text: each has an exact field and a field holding every prefix
 (`17.10.02` → 17, 17.10, 17.10.02), so `code:17.10` is one term lookup. Facet values are packed
 into one column per document, read without touching stored fields.
@@ -17,6 +18,7 @@ import hashlib
 import sys
 from array import array
 from collections import Counter
+from operator import itemgetter
 from datetime import datetime
 from typing import Any
 
@@ -102,7 +104,7 @@ class WordFrequency(formats.Frequency):
         if not isinstance(analyzer, analysis.JiebaTokenizer) or not isinstance(value, str):
             return super().word_values(value, analyzer, **kwargs)
         mode = analyzer.segmode or ("query" if kwargs.get("mode") == "query" else "index")
-        counts = Counter(text for text, _, _, _ in analyzer._memo_spans(value, mode == "index"))
+        counts = Counter(map(itemgetter(0), analyzer._memo_spans(value, mode == "index")))
         boost = self.field_boost
         return ((word, n, float(n) * boost, pack_uint(n)) for word, n in counts.items())
 
@@ -119,9 +121,10 @@ def unpack_positions(data: bytes) -> np.ndarray:
 
 
 class PairField(fields.FieldType):
-    """Word pairs and where they start (`analysis.JiebaPairTokenizer`, `PackedPositions`). Indexes
-    the pairs directly rather than through Whoosh's token stream: a document has ~1,500 of them,
-    and Whoosh's per-token path cost more than the pairs themselves."""
+    """Word pairs and where they start (`analysis.JiebaPairTokenizer`, `PackedPositions`). The
+    segment writer normally takes them past Whoosh into the sidecar (`pairpostings`); `index` is
+    Whoosh's way in, used where the field writer keeps no sidecar. It yields the pairs directly
+    rather than through Whoosh's token stream (~1,500 a document)."""
 
     def __init__(self, analyzer: analysis.JiebaPairTokenizer):
         super().__init__(PackedPositions(), analyzer, scorable=False)
