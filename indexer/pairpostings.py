@@ -33,7 +33,7 @@ class EncodedField:
     offsets: np.ndarray       # int64, one a term
     counts: np.ndarray        # postings a term
     npos: np.ndarray          # positions a term
-    flags: int                # the same for every term of the field
+    widths: tuple[int, int, int]  # bytes an id, a count, a position (2 or 4: the whole field)
 
 
 class FieldPairs:
@@ -64,7 +64,7 @@ class FieldPairs:
         self.counts.frombytes(counts.astype("<u4").tobytes())
         self.positions.frombytes(positions.astype("<u4").tobytes())
 
-    def encode(self, fieldname: str, flags: dict[str, int]) -> EncodedField:
+    def encode(self, fieldname: str) -> EncodedField:
         """Every term's postings as the sidecar stores them: ids, then the count of positions of
         each posting, then the positions; uint16 where every value of the field fits. Documents
         come in ascending order, so a stable sort by term keeps each term's postings in order."""
@@ -98,9 +98,7 @@ class FieldPairs:
         first_position = np.cumsum(term_npos) - term_npos
         kp = np.arange(total) - first_position[owner]
         _scatter(data, term_at[owner] + term_postings[owner] * (wi + wc) + kp * wp, positions, wp)
-        field_flags = flags["counts"] | (flags["ids16"] if wi == 2 else 0) | \
-            (flags["counts16"] if wc == 2 else 0) | (flags["positions16"] if wp == 2 else 0)
-        return EncodedField(fieldname, texts, data, term_at, term_postings, term_npos, field_flags)
+        return EncodedField(fieldname, texts, data, term_at, term_postings, term_npos, (wi, wc, wp))
 
 
 def _scatter(out: np.ndarray, at: np.ndarray, values: np.ndarray, width: int) -> None:
@@ -123,8 +121,8 @@ class PairPostings:
             found = self.fields[fieldname] = FieldPairs()
         return found
 
-    def encode(self, flags: dict[str, int]) -> list[EncodedField]:
-        return [self.fields[name].encode(name, flags) for name in sorted(self.fields) if self.fields[name].terms]
+    def encode(self) -> list[EncodedField]:
+        return [self.fields[name].encode(name) for name in sorted(self.fields) if self.fields[name].terms]
 
 
 _names: dict[int, tuple[object, tuple[str, ...]]] = {}

@@ -231,13 +231,15 @@ class SidecarFieldWriter(W3FieldWriter):
 
     def _write_pairs(self) -> tuple[list, int]:
         """Write the pairs' postings and their terms; (directory columns, terms offset)."""
-        flags = {"counts": WEIGHTS_COUNTS, "ids16": IDS_16, "counts16": COUNTS_16, "positions16": POSITIONS_16}
-        encoded = self.pairs.encode(flags)
+        encoded = self.pairs.encode()
         self.pairs = PairPostings()           # (the arrays can go: a bulk segment's are ~100 MB)
         columns = []
         for field in encoded:
+            ids, counts, positions = field.widths
+            flags = WEIGHTS_COUNTS | (IDS_16 if ids == 2 else 0) | (COUNTS_16 if counts == 2 else 0) | \
+                (POSITIONS_16 if positions == 2 else 0)       # a pair's weight is its count
             columns.append((field.offsets + self._side_at, field.counts, field.npos,
-                            np.full(len(field.texts), field.flags, np.uint8)))
+                            np.full(len(field.texts), flags, np.uint8)))
             self._side.write(field.data.tobytes())
             self._side_at += field.data.size
         terms_at = self._side_at
