@@ -10,18 +10,22 @@ DATA ?= auditarchive-data
 $(VENV)/.installed: pyproject.toml scripts/setup-system.sh
 	bash scripts/setup-system.sh
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install -q --disable-pip-version-check -e '.[test]'
+	@echo "正在安装 Python 依赖（首次约 2–3 分钟）……"
+	$(BIN)/pip install --disable-pip-version-check --progress-bar on -e '.[test]'
 	touch $@
 
 setup: $(VENV)/.installed
 
 $(SAMPLE)/truth.json: $(VENV)/.installed $(wildcard corpus/*.py)
+	@echo "正在生成样本档案……"
 	$(BIN)/python -m corpus.generate --out $(SAMPLE)
 
 sample: $(SAMPLE)/truth.json
 
 ingest: sample
+	@echo "正在入库样本档案（首次要对扫描件做 OCR，约 5 分钟）……"
 	$(BIN)/auditarchive --home $(DATA) ingest $(SAMPLE)
+	@echo "（样本档案里故意放了几个损坏、加密或恶意构造的文件，用来演示出错处理：上面列为“失败”的就是它们，属预期结果。）"
 
 HOST ?= 127.0.0.1
 PORT ?= 8000

@@ -16,8 +16,10 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from .identifiers import cert_lookup_key
+from .messages import message
 from .models import Auditor, Document, Finding, Org
 from .sqlitedb import open_db
+from .text import readable_symbols
 
 SCHEMA_VERSION = 2
 
@@ -64,9 +66,7 @@ class Catalog:
             db["meta"].insert({"key": "schema_version", "value": str(SCHEMA_VERSION)})
         found = int(db["meta"].get("schema_version")["value"])
         if found != SCHEMA_VERSION:
-            raise CatalogError(f"the catalogue at {self.path} has schema version {found}; this "
-                               f"version of auditarchive writes {SCHEMA_VERSION}: ingest into a new "
-                               f"data home (the originals are untouched)")
+            raise CatalogError(message("catalog.schema", path=self.path, found=found, expected=SCHEMA_VERSION))
         db["documents"].create({
             "id": str, "path": str, "filename": str, "size": int, "pages": int,
             "doc_type": str, "title": str, "org_name": str, "credit_code": str, "org_id": str,
@@ -100,6 +100,7 @@ class Catalog:
         db["document_codes"].create({"doc_id": str, "code": str, "ord": int, "major": str,
                                      "middle": str, "code_table": str},
                                     pk=("doc_id", "code"), if_not_exists=True)
+        db["ingest_roots"].create({"path": str, "added_at": str}, pk="path", if_not_exists=True)
         db["failures"].create({"path": str, "sha256": str, "reason": str, "message": str,
                                "attempts": int, "last_attempt": str, "extractor_version": int},
                               pk="path", if_not_exists=True)
@@ -119,6 +120,23 @@ class Catalog:
                 self.db[table].add_column(name, kind)
 
     # -- reading ---------------------------------------------------------------------------
+    def ids_starting_with(self, prefix: str, limit: int = 2) -> list[str]:
+        """Document ids that start with `prefix` (hex), at most `limit` of them."""
+        return [r[0] for r in self.db.execute(
+            "select id from documents where id >= ? and id < ? order by id limit ?",
+            [prefix, prefix + "g", limit])]
+
+    def ingest_roots(self) -> list[str]:
+        """The folders `ingest` was pointed at (resolved): paths are shown from them on to
+        users who are not admins (`archive.visibility.display_path`)."""
+        return [row[0] for row in self.db.execute("select path from ingest_roots")]
+
+    def record_roots(self, paths: list[str]) -> None:
+        with self.db.conn:
+            for path in paths:
+                self.db.execute("insert or ignore into ingest_roots (path, added_at) values (?, ?)",
+                                [path, _now()])
+
     def has_document(self, doc_id: str, extractor_version: int | None = None) -> bool:
         row = self.db.execute("select extractor_version from documents where id = ?", [doc_id]).fetchone()
         if row is None:
@@ -184,9 +202,12 @@ class Catalog:
     def pages(self, doc_id: str) -> list[dict[str, Any]]:
         """Pages in order: number, text, has_text, has_images, ocr (0/1), ocr_confidence (0-1 or
         None), ocr_rotation (degrees turned clockwise, or None), ocr_skew (degrees, or None)."""
-        return list(self.db.query(
+        rows = list(self.db.query(
             "select number, text, has_text, has_images, ocr, ocr_confidence, ocr_rotation, ocr_skew "
             "from pages where doc_id = ? order by number", [doc_id]))
+        for row in rows:         # catalogued before symbol-font characters were read (one for one)
+            row["text"] = readable_symbols(row["text"] or "")
+        return rows
 
     def page_texts(self, doc_id: str) -> list[str]:
         """The pages' texts in order (what the index needs: a third of the time of `pages`)."""

@@ -27,6 +27,7 @@ from typing import Any, Callable
 from urllib.parse import urlparse
 
 from .executors import Result, failure, new_pool
+from .messages import message
 
 log = logging.getLogger(__name__)
 
@@ -99,7 +100,7 @@ def run_task(fn: Callable[..., Result], source: str | bytes | None, args: tuple,
     from .executors import outcome
 
     if isinstance(source, str) and not os.access(source, os.R_OK):
-        return failure(_UNREACHABLE, f"{source} cannot be read on this worker")
+        return failure(_UNREACHABLE, message("cluster.unreachable_path", path=source))
     worker = get_worker()
     slots = max(1, worker.state.nthreads)
     sharing = threads_on_host.get(urlparse(worker.address).hostname or "", slots)
@@ -131,7 +132,7 @@ class DaskExecutor:
         try:
             self.client = Client(address, timeout=connect_timeout, set_as_default=False)
         except (OSError, TimeoutError) as exc:
-            raise ClusterError(f"cannot reach the Dask scheduler at {address}: {exc}") from None
+            raise ClusterError(message("cluster.no_scheduler", address=address, detail=exc)) from None
         self._tickets = 0
         self._pending: dict[Any, tuple[int, Callable, Path | None, tuple, float, str]] = {}
         self._shipped: dict[Path, Any] = {}
@@ -145,7 +146,7 @@ class DaskExecutor:
             self.client.wait_for_workers(1, timeout=NO_WORKERS_WAIT)
         except TimeoutError:
             self.client.close()
-            raise ClusterError(f"no Dask worker joined the scheduler within {NO_WORKERS_WAIT:g} s") from None
+            raise ClusterError(message("cluster.no_workers", seconds=NO_WORKERS_WAIT)) from None
 
     def _nthreads(self) -> dict[str, int]:
         """Threads of each worker (asked at most every 2 s: workers come and go)."""
@@ -154,7 +155,7 @@ class DaskExecutor:
             try:
                 known = dict(self.client.nthreads())
             except Exception as exc:  # noqa: BLE001 — the scheduler itself is gone
-                raise ClusterError(f"lost the Dask scheduler: {type(exc).__name__}: {exc}") from None
+                raise ClusterError(message("cluster.lost", detail=f"{type(exc).__name__}: {exc}")) from None
             self._threads = (time.monotonic(), known)
         return known
 
@@ -195,7 +196,7 @@ class DaskExecutor:
             try:
                 sent = self._ship(source) if self.send_bytes else str(source)
             except OSError as exc:
-                self._ready.append((ticket, failure("unreadable", f"cannot read the file: {exc.strerror or exc}")))
+                self._ready.append((ticket, failure("unreadable", message("file.unreadable", detail=exc.strerror or exc))))
                 return
         future = self.client.submit(run_task, fn, sent, tuple(args), timeout, what, self.memory_mb,
                                     self._threads_on_host(), self.ocr_cache, pure=False,
@@ -242,7 +243,7 @@ class DaskExecutor:
         if future.status == "finished":
             return future.result()
         if future.status == "cancelled":
-            raise ClusterError("the cluster cancelled a task (scheduler restarted or lost)")
+            raise ClusterError(message("cluster.cancelled"))
         exc = future.exception()
         if isinstance(exc, KilledWorker):
             return failure("crashed", "the task was running on Dask workers that died, "

@@ -15,6 +15,8 @@ from concurrent.futures import FIRST_COMPLETED, Future, wait
 from pathlib import Path
 from typing import Any, Callable, Protocol
 
+from .messages import message
+
 Result = dict[str, Any]
 
 
@@ -67,11 +69,11 @@ def outcome(future: Future, timeout: float, what: str, memory_mb: int) -> Result
     try:
         return future.result()
     except TimeoutError:
-        return failure("timeout", f"{what} took longer than {timeout:g} s")
+        return failure("timeout", message("task.timeout", what=what, seconds=timeout))
     except ProcessExpired as exc:
-        return failure("crashed", f"the worker died (exit code {exc.exitcode})")
+        return failure("crashed", message("task.crashed", code=exc.exitcode))
     except MemoryError:
-        return failure("memory", f"{what} needed more than {memory_mb} MB")
+        return failure("memory", message("task.memory", what=what, mb=memory_mb))
     except Exception as exc:  # noqa: BLE001
         return failure("error", f"{type(exc).__name__}: {exc}")
 

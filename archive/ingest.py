@@ -17,6 +17,7 @@ OCR cannot read (too slow, crashing) stays empty and the document says so in its
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import time
 from collections import deque
@@ -27,16 +28,18 @@ from typing import Any, Callable, Iterable
 from .catalog import Catalog
 from .executors import Executor, InlineExecutor, PoolExecutor
 from .extract import extract, wants_tables
+from .limits import DEFAULT_MEMORY_MB, DEFAULT_OCR_TIMEOUT, DEFAULT_TIMEOUT, default_workers  # noqa: F401
+from .messages import message
 from .models import Document
 from .ocr import needs_ocr
+from .originals import file_stamp
 from .pdf import Page, PdfError, read_pdf
+
+log = logging.getLogger(__name__)
 
 # Bump when extraction changes: documents extracted by an older version are extracted again.
 # 2: pages without a usable text layer are read by OCR.
 EXTRACTOR_VERSION = 2
-DEFAULT_TIMEOUT = 120.0            # seconds a file may take in its worker
-DEFAULT_MEMORY_MB = 3072           # address-space limit of a worker
-DEFAULT_OCR_TIMEOUT = 300.0        # seconds one page's OCR may take (~5-10 s is usual on 2 cores)
 OCR_MODES = ("auto", "always", "never")
 
 
@@ -56,7 +59,7 @@ def _read(path: str | bytes) -> tuple[bytes | None, dict[str, Any] | None]:
         return Path(path).read_bytes(), None
     except OSError as exc:
         return None, {"ok": False, "sha256": None, "reason": "unreadable",
-                      "message": f"cannot read the file: {exc.strerror or exc}"}
+                      "message": message("file.unreadable", detail=exc.strerror or exc)}
 
 
 def process_file(path: str | bytes, ocr: str = "auto", cache: str | None = None,
@@ -102,7 +105,7 @@ def ocr_task(path: str | bytes, digest: str, number: int, cache: str | None) -> 
     if data is None:
         return failed  # type: ignore[return-value]
     if hashlib.sha256(data).hexdigest() != digest:
-        return {"ok": False, "reason": "changed", "message": "the file changed while it was read"}
+        return {"ok": False, "reason": "changed", "message": message("file.changed")}
     return _ocr_page(data, number, cache)
 
 
@@ -124,7 +127,7 @@ def finish_task(digest: str, pages: list[Page], read: dict[int, dict[str, Any]],
             row.update(text=got["text"], ocr=1, ocr_confidence=got["confidence"],
                        ocr_rotation=got["rotation"], ocr_skew=got["skew"])
         elif got is not None:
-            warnings.append(f"page {p.number}: OCR failed ({got.get('reason')}: {got.get('message')})")
+            warnings.append(message("ocr.page_failed", page=p.number, reason=got.get("reason"), detail=got.get("message")))
         rows.append(row)
     found = extract(pages)
     found.warnings += warnings
@@ -135,6 +138,15 @@ def finish_task(digest: str, pages: list[Page], read: dict[int, dict[str, Any]],
         "seconds": seconds + time.perf_counter() - started
         + sum(r.get("seconds") or 0 for r in read.values() if not r.get("cached")),
     }
+
+
+def ingest_roots(paths: Iterable[str | Path]) -> list[str]:
+    """The folders a run was pointed at (a file's own folder), resolved."""
+    out = []
+    for raw in paths:
+        p = Path(raw).resolve()
+        out.append(str(p if p.is_dir() else p.parent))
+    return out
 
 
 def discover(paths: Iterable[str | Path], problems: list[tuple[str, str]] | None = None) -> list[Path]:
@@ -153,12 +165,12 @@ def discover(paths: Iterable[str | Path], problems: list[tuple[str, str]] | None
 
     def unreadable(err: OSError) -> None:
         if problems is not None:
-            problems.append((str(err.filename), f"cannot list the folder: {err.strerror or err}"))
+            problems.append((str(err.filename), message("folder.unreadable", detail=err.strerror or err)))
 
     for raw in paths:
         p = Path(raw)
         if not p.exists():
-            raise FileNotFoundError(f"no such file or folder: {raw}")
+            raise FileNotFoundError(message("path.missing", path=raw))
         if not p.is_dir():
             add(p)
             continue
@@ -222,12 +234,6 @@ def to_document(path: Path, result: dict[str, Any]) -> Document:
 Progress = Callable[[str, Path, dict[str, Any] | None], None]
 
 
-def file_stamp(stat: os.stat_result) -> str:
-    """What says a file is unchanged without reading it: size, modification and change times
-    (copying with preserved times still changes the change time)."""
-    return f"{stat.st_size}:{stat.st_mtime_ns}:{stat.st_ctime_ns}"
-
-
 class Ingestor:
     """Runs one batch against a catalogue; `run` can be called for several batches.
 
@@ -286,7 +292,7 @@ class Ingestor:
                     self.progress("skipped", path, None)
                     continue
             except OSError as exc:
-                self._fail(path, None, "unreadable", f"cannot read the file: {exc.strerror or exc}", summary)
+                self._fail(path, None, "unreadable", message("file.unreadable", detail=exc.strerror or exc), summary)
                 continue
             todo.append(path)
         return todo
@@ -296,15 +302,19 @@ class Ingestor:
         """Ingest `files` with the folders that could not be listed (default: what
         `discover(paths)` finds)."""
         started = time.perf_counter()
+        paths = list(paths)
         self.saved, self.removed = [], []
         if files is None:
             problems = []
             files = discover(paths, problems)
+        self.catalog.record_roots(ingest_roots(paths))
         summary = Summary(files=len(files), workers=self.workers)
         with self.catalog.ingest_lock():
             for folder, message in problems or []:
                 self._fail(Path(folder), None, "unreadable", message, summary)
             todo = self.plan(files, summary)
+            log.info("ingest: %d file(s) found, %d to read (%d unchanged, %d skipped as failed before)",
+                     len(files), len(todo), summary.unchanged, summary.skipped_failed)
             executor = self._executor()
             try:
                 summary.workers = executor.workers
@@ -313,6 +323,8 @@ class Ingestor:
             finally:
                 executor.close()
         summary.seconds = round(time.perf_counter() - started, 3)
+        log.info("ingest done in %.1f s: %d added, %d updated, %d unchanged, %d failed", summary.seconds,
+                 summary.added, summary.updated, summary.unchanged, len(summary.failed))
         return summary
 
     def _executor(self) -> Executor:
@@ -339,17 +351,17 @@ class Ingestor:
                 if finishing:
                     scan = finishing.pop()
                     ticket = executor.submit(finish_task, None, (scan.digest, scan.pages, scan.read,
-                                                                 scan.seconds), self.timeout, "extraction")
+                                                                 scan.seconds), self.timeout, message("task.extraction"))
                     pending[ticket] = ("finish", scan)
                 elif ocr_pages:
                     scan, number = ocr_pages.popleft()
                     ticket = executor.submit(ocr_task, scan.path, (scan.digest, number, self.ocr_cache),
-                                             self.ocr_timeout, "OCR of the page")
+                                             self.ocr_timeout, message("task.ocr_page"))
                     pending[ticket] = ("ocr", (scan, number))
                 else:
                     path = files.pop()
                     ticket = executor.submit(process_file, path, (self.ocr, self.ocr_cache, True),
-                                             self.timeout, "extraction")
+                                             self.timeout, message("task.extraction"))
                     pending[ticket] = ("file", path)
             for ticket, result in executor.completed():
                 kind, what = pending.pop(ticket)
@@ -379,6 +391,7 @@ class Ingestor:
             except OSError:
                 pass
         self.catalog.record_failure(str(path), digest, reason, message, EXTRACTOR_VERSION)
+        log.warning("failed: %s [%s] %s", path, reason, message)
         summary.failed.append(Failure(str(path), reason, message))
         self.progress("failed", path, {"reason": reason, "message": message})
 
@@ -390,7 +403,7 @@ class Ingestor:
             stamp = file_stamp(path.stat())
         except OSError as exc:
             self._fail(path, result["sha256"], "vanished",
-                       f"the file went away while it was read: {exc.strerror or exc}", summary)
+                       message("file.vanished", detail=exc.strerror or exc), summary)
             return
         if self.catalog.has_document(result["sha256"], EXTRACTOR_VERSION):
             # The same content is catalogued already (a copy, or a moved file): note the path.
@@ -403,6 +416,8 @@ class Ingestor:
         self.removed += self.catalog.save_document(doc, result["pages"], stamp, EXTRACTOR_VERSION,
                                                    result["seconds"])
         self.saved.append(doc.id)
+        log.debug("%s %s: %s, %d page(s), %d by OCR", "updated" if existed else "added", path,
+                  doc.doc_type, doc.pages, doc.ocr_pages)
         if existed:
             summary.updated += 1
         else:
@@ -426,5 +441,3 @@ class _Scan:
     read: dict[int, dict[str, Any]] = field(default_factory=dict)
 
 
-def default_workers() -> int:
-    return max(1, min(os.cpu_count() or 1, 8))

@@ -15,6 +15,7 @@ import threading
 from concurrent.futures import TimeoutError as FutureTimeout
 from pathlib import Path
 
+from .messages import message
 from .pdf import PdfError
 
 MAX_SIDE_PX = 2400
@@ -35,10 +36,10 @@ def render_page(path: str, page_number: int, scale: float = 1.5) -> bytes:
     try:
         pdf = pdfium.PdfDocument(path)
     except pdfium.PdfiumError as exc:
-        raise PdfError("damaged", f"the PDF cannot be opened: {exc}") from None
+        raise PdfError("damaged", message("pdf.cannot_open", detail=exc)) from None
     try:
         if not 1 <= page_number <= len(pdf):
-            raise PdfError("no_page", f"the PDF has pages 1 to {len(pdf)}")
+            raise PdfError("no_page", message("pdf.no_such_page", pages=len(pdf)))
         page = pdf[page_number - 1]
         try:
             width, height = page.get_size()
@@ -97,11 +98,11 @@ class Renderer:
         try:
             outcome, value, message = future.result()
         except FutureTimeout:
-            raise PdfError("timeout", f"rendering took longer than {self.timeout:g} s") from None
+            raise PdfError("timeout", message("render.timeout", seconds=self.timeout)) from None
         except MemoryError:
-            raise PdfError("memory", f"rendering needed more than {self.memory_mb} MB") from None
+            raise PdfError("memory", message("render.memory", mb=self.memory_mb)) from None
         except ProcessExpired as exc:
-            raise PdfError("crashed", f"the renderer died (exit code {exc.exitcode})") from None
+            raise PdfError("crashed", message("render.crashed", code=exc.exitcode)) from None
         except Exception as exc:  # noqa: BLE001 — whatever PDFium raised, the page cannot be shown
             raise PdfError("damaged", f"{type(exc).__name__}: {exc}") from None
         if outcome != "ok":

@@ -15,6 +15,7 @@ from typing import Callable
 import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
 
+from .messages import message
 from .tables import Table, join_lines, page_tables
 from .text import normalise
 
@@ -41,7 +42,7 @@ class Page:
 
 def _check_signature(data: bytes) -> None:
     if not data:
-        raise PdfError("empty", "empty file (0 bytes)")
+        raise PdfError("empty", message("pdf.empty"))
     head = data[:1024]
     if b"%PDF-" not in head:
         raw = head[:32]
@@ -51,8 +52,8 @@ def _check_signature(data: bytes) -> None:
             sample = raw[: exc.start].decode("utf-8") if exc.start >= len(raw) - 3 else ""
         sample = " ".join(sample.split())
         if not sample or not sample.isprintable():
-            sample = "bytes " + head[:8].hex(" ")
-        raise PdfError("not_pdf", f"not a PDF: no %PDF- signature (starts with {sample!r})")
+            sample = message("pdf.not_pdf_bytes", hex=head[:8].hex(" "))
+        raise PdfError("not_pdf", message("pdf.not_pdf", sample=repr(sample)))
 
 
 def _open(data: bytes) -> pdfium.PdfDocument:
@@ -61,10 +62,10 @@ def _open(data: bytes) -> pdfium.PdfDocument:
     except pdfium.PdfiumError as exc:
         text = str(exc)
         if "password" in text.lower():
-            raise PdfError("encrypted", "encrypted: the PDF needs a password to open") from exc
+            raise PdfError("encrypted", message("pdf.encrypted")) from exc
         if b"%%EOF" not in data[-2048:]:
-            raise PdfError("truncated", f"truncated or damaged: {text}") from exc
-        raise PdfError("damaged", f"damaged PDF: {text}") from exc
+            raise PdfError("truncated", message("pdf.truncated", detail=text)) from exc
+        raise PdfError("damaged", message("pdf.damaged", detail=text)) from exc
 
 
 def _page_has_images(page: pdfium.PdfPage) -> bool:
@@ -79,9 +80,9 @@ def read_pdf(data: bytes, want_tables: Callable[[str], bool] | None = None,
     try:
         count = len(pdf)
         if count == 0:
-            raise PdfError("damaged", "the PDF has no pages")
+            raise PdfError("damaged", message("pdf.no_pages"))
         if count > max_pages:
-            raise PdfError("too_large", f"{count} pages: more than the limit of {max_pages}")
+            raise PdfError("too_large", message("pdf.too_many_pages", count=count, limit=max_pages))
         pages = []
         for index in range(count):
             page = pdf[index]

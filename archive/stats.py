@@ -64,13 +64,18 @@ def documents_by_field_year(catalog: Catalog) -> dict[str, Any]:
 
 
 def findings_by_clause(catalog: Catalog, limit: int = 20) -> list[dict[str, Any]]:
-    """The clauses most often cited by nonconformities, with their major count."""
+    """The clauses most often cited by nonconformities, per standard (clause 8.2 of ISO 14001 is
+    not clause 8.2 of ISO 45001), with their major count and the clause's title."""
+    from .clauses import clause_titles
+
+    titles = clause_titles()
     rows = catalog.db.execute(
-        "select clause, count(*) as n, sum(severity = 'major') as majors, "
-        "group_concat(distinct field) from findings where clause is not null "
-        "group by clause order by n desc, clause limit ?", [limit]).fetchall()
-    return [{"clause": c, "findings": n, "major": m or 0, "fields": sorted(filter(None, (f or "").split(",")))}
-            for c, n, m, f in rows]
+        "select field, clause, count(*) as n, sum(severity = 'major') as majors "
+        "from findings where clause is not null "
+        "group by field, clause order by n desc, field, clause limit ?", [limit]).fetchall()
+    return [{"clause": c, "field": f, "label": f"{f} {c}" if f else c, "title": titles.get((f, c)),
+             "findings": n, "major": m or 0, "fields": [f] if f else []}
+            for f, c, n, m in rows]
 
 
 def busiest_codes(catalog: Catalog, limit: int = 20) -> list[dict[str, Any]]:

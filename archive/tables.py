@@ -12,8 +12,8 @@ from typing import Any, Callable
 
 import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
-from pdfplumber.table import (Table as _PlumberTable, cells_to_tables, edges_to_intersections,
-                              intersections_to_cells, merge_edges)
+from pdfplumber.table import Table as _PlumberTable
+from pdfplumber.table import cells_to_tables, edges_to_intersections, intersections_to_cells, merge_edges
 
 from .text import normalise
 

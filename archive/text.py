@@ -34,10 +34,25 @@ _MARKERS = str.maketrans({**{chr(0x2460 + i): f"({i + 1}) " for i in range(20)},
                           **{chr(0x2474 + i): f"({i + 1}) " for i in range(20)},
                           **{chr(0x2488 + i): f"{i + 1}. " for i in range(20)}})
 
+# Word writes characters of the Symbol and Wingdings fonts as U+F020–U+F0FF (the font's own code
+# plus F000): bullets, boxes and ticks that show as empty boxes anywhere else. The common ones
+# become the character they draw (one for one, so offsets hold); the rest a bullet.
+_SYMBOL_FONT = str.maketrans({
+    **{chr(c): "•" for c in range(0xF020, 0xF100)},
+    "\uf06c": "●", "\uf06e": "■", "\uf06f": "□", "\uf071": "❑", "\uf075": "◆", "\uf076": "❖",
+    "\uf0a1": "○", "\uf0a7": "▪", "\uf0a8": "□", "\uf0b7": "•", "\uf0d8": "➢", "\uf0e8": "➔",
+    "\uf0fb": "✗", "\uf0fc": "✓", "\uf0fd": "☒", "\uf0fe": "☑"})
+
+
+def readable_symbols(text: str) -> str:
+    """Symbol-font private-use characters as the characters they draw (one for one)."""
+    return text.translate(_SYMBOL_FONT)
+
 
 def normalise(text: str) -> str:
     """Normalise one page (or any string) of extracted text; keeps line structure."""
     text = _CONTROL.sub("", text.replace("\r\n", "\n").replace("\r", "\n")).translate(_MARKERS)
+    text = text.translate(_SYMBOL_FONT)
     text = unicodedata.normalize("NFKC", text).translate(_DASHES)
     text = to_simplified(text)
     lines = (_BLANKS.sub(" ", line).strip() for line in text.split("\n"))

@@ -19,8 +19,14 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from .catalog import Catalog
+from .messages import message
 
 MAX_UPLOAD_BYTES = 100 * 1024 * 1024
+# One upload request (one or more files together, plus the multipart framing). The server front
+# refuses a request announcing more at once (413, its body never read) and cuts a streamed body
+# here; the upload views check it again before they read a byte of the form.
+MAX_REQUEST_BYTES = MAX_UPLOAD_BYTES + 1024 * 1024
+TOO_LARGE_MESSAGE = message("upload.too_large", mb=MAX_UPLOAD_BYTES // (1024 * 1024))
 SIGNATURE_WINDOW = 1024          # PDF readers accept the %PDF- header within the first 1024 bytes
 _CHUNK = 1 << 20
 _UNSAFE = re.compile(r"[^\w\u3000-\u303f\uff00-\uffef（）()\-.+ ]+")
@@ -47,6 +53,18 @@ class StoredUpload:
                 "size": self.size, "duplicate": self.duplicate}
 
 
+def request_limit(configured: int | None) -> int:
+    """The most an upload request may carry: the app's own limit when lower, else MAX_REQUEST_BYTES."""
+    return min(configured, MAX_REQUEST_BYTES) if configured else MAX_REQUEST_BYTES
+
+
+def refuse_announced_length(content_length: int | None, limit: int = MAX_REQUEST_BYTES) -> None:
+    """Raise UploadError('too_large') for a request whose Content-Length is over `limit`: refused
+    before any of its body is read (a body without a length is cut at the limit while read)."""
+    if content_length is not None and content_length > limit:
+        raise UploadError("too_large", TOO_LARGE_MESSAGE)
+
+
 def safe_filename(name: str | None) -> str:
     """A file name that keeps Chinese and ordinary punctuation but cannot name another folder,
     a hidden file or a device: path parts dropped, controls and separators removed, ≤ 120
@@ -71,15 +89,15 @@ def store_upload(files_dir: Path, filename: str | None, stream: BinaryIO,
             while chunk := stream.read(_CHUNK):
                 size += len(chunk)
                 if size > max_bytes:
-                    raise UploadError("too_large", f"the file is larger than {max_bytes // (1024 * 1024)} MB")
+                    raise UploadError("too_large", message("upload.file_too_large", mb=max_bytes // (1024 * 1024)))
                 if len(head) < SIGNATURE_WINDOW:
                     head += chunk[:SIGNATURE_WINDOW - len(head)]
                 digest.update(chunk)
                 out.write(chunk)
         if size == 0:
-            raise UploadError("empty", "the file is empty")
+            raise UploadError("empty", message("upload.empty"))
         if b"%PDF-" not in head:
-            raise UploadError("not_pdf", "the file is not a PDF (no %PDF- header)")
+            raise UploadError("not_pdf", message("upload.not_pdf"))
         sha = digest.hexdigest()
         folder = files_dir / sha
         existing = sorted(folder.glob("*.pdf")) if folder.is_dir() else []

@@ -2,10 +2,16 @@
 searches, documents, pages, similar documents, scope lookups and statistics (issue: security and
 reliability). Prints requests/s, latency median/p95/p99 and errors (goal: zero errors).
 
-    .venv/bin/python benchmarks/load.py [--home DIR] [--clients 16] [--seconds 60] [--json OUT]
+    .venv/bin/python benchmarks/load.py [--home DIR] [--clients 16] [--seconds 60] [--slow N] [--json OUT]
 
 The same machinery as benchmarks/api.py (one process of client threads, keep-alive connections,
 a server of one worker process per core); only the defaults and the request mix differ.
+
+--slow N (issue 24: slow clients) runs the mix twice, without and then with N slow-loris
+connections held open the whole time (a request line, then one header line a second, never the
+end of the head; one the server closes is opened again at once), and prints the normal clients'
+errors and p95 for both, and how long the server let the slow connections live (goal: no errors,
+p95 about the same, slow connections closed after the head deadline).
 """
 from __future__ import annotations
 

@@ -289,7 +289,6 @@ def phase_build_fts(a: argparse.Namespace) -> dict[str, Any]:
         CREATE TABLE codes(code TEXT, docid INTEGER, PRIMARY KEY(code, docid)) WITHOUT ROWID;
     """)
     chunks = [ids[i:i + 50] for i in range(0, len(ids), 50)]
-    t_seg = 0.0
     n = 0
     with mp.get_context("fork").Pool(2, initializer=_fts_init, initargs=(str(catalog.path),)) as pool:
         for rows in pool.imap(_fts_rows, chunks):

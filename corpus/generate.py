@@ -25,8 +25,8 @@ from reportlab.lib.pdfencrypt import StandardEncryption
 from .render import ensure_font, render
 from .scan import scan_pdf
 from .templates import TEMPLATES, Ctx, Doc
-from .world import Audit, World, simulate
 from .wording import FIELD_LETTER_SHORT
+from .world import Audit, World, simulate
 
 GENERATOR_VERSION = 2            # 2: scanned documents
 SCANNED_SHARE = 0.04             # documents scanned (OCR costs seconds a page: keep it modest)

@@ -17,8 +17,7 @@ from reportlab.lib.units import mm
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen import canvas as rl_canvas
-from reportlab.platypus import (Flowable, PageBreak, SimpleDocTemplate, Spacer, Table,
-                                TableStyle)
+from reportlab.platypus import Flowable, PageBreak, SimpleDocTemplate, Spacer, Table, TableStyle
 
 FONT_PATH = "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc"
 FONT_NAME = "WQY"
@@ -206,7 +205,7 @@ class Story:
             for j, cell in enumerate(row):
                 w = col_w[j]
                 if spans:       # a spanned cell gets the width of the columns it covers
-                    for (c0, r0), (c1, r1) in spans:
+                    for (c0, r0), (c1, _r1) in spans:
                         if c0 == j and r0 == len(data):
                             w = sum(col_w[c0:c1 + 1])
                 cells.append("\n".join(wrap_text(self.conv(cell), w - 2 * pad, size)) if cell else "")

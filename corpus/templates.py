@@ -14,16 +14,45 @@ from functools import lru_cache
 from typing import Callable
 
 from . import names
-from .render import Layout, Story, text_width_for
-from .texts import (CHECK_RECORDS, DEPT_NARRATIVE, GENERIC_MGMT, IMPROVEMENTS, MGMT_DEPTS, MGMT_NARRATIVE, NARRATIVE_BY_FIELD,
-                    RESPONSES_ACTION, RESPONSES_CAUSE, RESPONSES_CORRECTION, Slots)
 from .refdata import clause_titles
+from .render import Layout, Story, text_width_for
+from .texts import (
+    CHECK_RECORDS,
+    DEPT_NARRATIVE,
+    GENERIC_MGMT,
+    IMPROVEMENTS,
+    MGMT_DEPTS,
+    MGMT_NARRATIVE,
+    NARRATIVE_BY_FIELD,
+    RESPONSES_ACTION,
+    RESPONSES_CAUSE,
+    RESPONSES_CORRECTION,
+    Slots,
+)
 from .truth import DocTruth
+from .wording import (
+    CERT_LABELS,
+    CODE_LABELS,
+    CREDIT_LABELS,
+    DATE_LABELS,
+    FIELD_LETTER_SHORT,
+    FIELD_NAMES,
+    ORG_LABELS,
+    audit_period,
+    boxes,
+    clause_key,
+    colon,
+    fields_text,
+    fmt_codes,
+    fmt_date,
+    printed_cert_no,
+    some_date,
+    stage_boxes,
+    stage_text,
+    standard,
+    standard_short,
+)
 from .world import Audit, Certificate, Finding, Org, Programme, World, programme_scope
-from .wording import (CERT_LABELS, CERT_ORG_LABELS, CODE_LABELS, CREDIT_LABELS, DATE_LABELS,
-                      FIELD_LETTER_SHORT, FIELD_NAMES, ORG_LABELS, audit_period, boxes, clause_key,
-                      colon, fields_text, fmt_codes, fmt_date, printed_cert_no, some_date, stage_boxes,
-                      stage_text, standard, standard_short)
 
 MGMT = ("QMS", "EMS", "OHSMS", "FSMS", "ISMS")
 
@@ -354,7 +383,7 @@ def application(ctx: Ctx) -> Doc:
 # -- contract_review 申请评审表 ------------------------------------------------------------------
 
 def contract_review(ctx: Ctx) -> Doc:
-    rng, org, prog, a = ctx.rng, ctx.org, ctx.prog, ctx.audit
+    rng, org, a = ctx.rng, ctx.org, ctx.audit
     recert = a.stage == "recertification"
     title = rng.choice(["认证申请评审表", "申请评审表", "合同评审表", "认证申请评审记录"])
     doc = _begin(ctx, "contract_review", title)
@@ -397,10 +426,10 @@ def contract_review(ctx: Ctx) -> Doc:
 def audit_programme(ctx: Ctx) -> Doc:
     if ctx.variant == "task":
         return _audit_task(ctx)
-    rng, org, prog, a = ctx.rng, ctx.org, ctx.prog, ctx.audit
+    rng, org, a = ctx.rng, ctx.org, ctx.audit
     title = rng.choice(["审核方案", "认证审核方案", "审核方案（认证周期）", "三年审核方案"])
     doc = _begin(ctx, "audit_programme", title)
-    S, T = doc.story, doc.truth
+    S = doc.story
     pairs = _org_pairs(ctx, doc, credit=0.2)
     pairs += _fields_pair(ctx, doc)
     pairs += _codes_pair(ctx, doc, 0.9)
@@ -428,7 +457,7 @@ def audit_programme(ctx: Ctx) -> Doc:
 
 
 def _audit_task(ctx: Ctx) -> Doc:
-    rng, org, a = ctx.rng, ctx.org, ctx.audit
+    rng, a = ctx.rng, ctx.audit
     title = rng.choice(["审核任务书", "审核任务下达书", "审核任务通知单"])
     doc = _begin(ctx, "audit_programme", title)
     S = doc.story
@@ -545,13 +574,13 @@ def _plan_rows(ctx: Ctx, letters: dict[str, str] | None) -> list[list[str]]:
 
 
 def audit_plan(ctx: Ctx) -> Doc:
-    rng, org, a = ctx.rng, ctx.org, ctx.audit
+    rng, a = ctx.rng, ctx.audit
     land = rng.random() < 0.3
     title = rng.choice(["审核计划", "审核计划", "现场审核计划", "审核日程安排"])
     if rng.random() < 0.3:
         title = f"{stage_text(rng, a.stage)}审核计划" if a.stage in ("stage1", "stage2") else title
     doc = _begin(ctx, "audit_plan", title, landscape=land)
-    S, T = doc.story, doc.truth
+    S = doc.story
     pairs = _org_pairs(ctx, doc, credit=0.15, address=0.7)
     pairs += _stage_pairs(ctx, doc, boxed=0.35)
     pairs += _period_pair(ctx, doc)
@@ -661,7 +690,7 @@ def attendance(ctx: Ctx) -> Doc:
 # -- document_review 文件审查报告 ---------------------------------------------------------------
 
 def document_review(ctx: Ctx) -> Doc:
-    rng, org, a = ctx.rng, ctx.org, ctx.audit
+    rng, a = ctx.rng, ctx.audit
     title = rng.choice(["文件审核报告", "体系文件审查报告", "文件评审记录", "管理体系文件审查表"])
     doc = _begin(ctx, "document_review", title)
     S, T = doc.story, doc.truth
@@ -701,7 +730,6 @@ def document_review(ctx: Ctx) -> Doc:
 
 def _finding_page(ctx: Ctx, doc: Doc, fnd: Finding, number: int, obs: bool, header: dict) -> None:
     rng, org, a, S, T = ctx.rng, ctx.org, ctx.audit, doc.story, doc.truth
-    std = standard(fnd.field, a.start)
     std_short = standard_short(fnd.field, a.start, rng)
     T.add_fields([fnd.field])
     clause_printed = (not obs) or rng.random() < 0.7
@@ -773,7 +801,6 @@ def _findings_doc(ctx: Ctx, obs: bool) -> Doc:
     else:
         title = rng.choice(["不符合报告", "不符合项报告", "不符合项报告（NCR）", "不符合报告单"])
     doc = _begin(ctx, "observation" if obs else "ncr", title)
-    T = doc.truth
     header = {"style": rng.choice(["lines", "grid2", "grid4"])}
     header["period"] = _period_pair(ctx, doc)
     if rng.random() < 0.3:          # the day the finding was raised, besides the audit period
@@ -950,7 +977,7 @@ def audit_report(ctx: Ctx) -> Doc:
 # -- decision 认证决定 ----------------------------------------------------------------------------
 
 def decision(ctx: Ctx) -> Doc:
-    rng, org, a = ctx.rng, ctx.org, ctx.audit
+    rng, a = ctx.rng, ctx.audit
     title = rng.choice(["认证决定书", "技术委员会评议表", "认证评定表", "认证决定审批表"])
     doc = _begin(ctx, "decision", title)
     S, T = doc.story, doc.truth

@@ -5,7 +5,6 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 
-
 @dataclass
 class DocTruth:
     doc_type: str

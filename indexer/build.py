@@ -7,9 +7,9 @@ index). `reindex` commits every `chunk` documents, so an interrupted run resumes
 from __future__ import annotations
 
 import gc
+import logging
 import os
 import shutil
-import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,21 +17,23 @@ from typing import Callable, Iterable
 
 from whoosh import index as windex
 from whoosh.analysis import Analyzer
-from whoosh.codec.base import FieldWriter
 from whoosh.index import LockError
 from whoosh.writing import IndexWriter
 
 from archive.catalog import Catalog
+from archive.retry import GaveUp, retry
 
-from . import arraypool, dictionary, nocopy, pairpostings, sidecar
+from . import dictionary, whoosh_ext
 from .schema import build_schema, to_record, version
+
+log = logging.getLogger(__name__)
 
 VERSION_FILE = "VERSION"
 BULK = 2000          # documents from which a build uses several processes
 # A bulk commit's documents. Each commit leaves one segment per process (fewer, larger segments
 # cost every query less) and starts its processes afresh (their caches of jieba's cuts empty):
 # 16,000 built at 121.6 documents/s against 111.8-113.6 in two commits of 8,000, peaking at
-# 1.3 GB a process (postings are kept in arrays, `arraypool`: ~60 bytes a posting).
+# 1.3 GB a process (postings are kept in arrays, `whoosh_ext.arraypool`: ~60 bytes a posting).
 BULK_STEP = 16_000
 # Memory for Whoosh's own posting pool (before it spills sorted runs to disk and merges them in
 # Python, which halved the build rate with 256 MB): only used where `arraypool` is not.
@@ -79,43 +81,6 @@ def _pool_mb(procs: int) -> int:
     return max(128, min(POOL_MB, physical // (4 * procs)))
 
 
-class _Lengths:
-    """A segment's field lengths, each read from its column once. Whoosh's segment writer asks for
-    the document's field length of every posting it writes (for the block statistics) and reads
-    it from the column file each time: a quarter of the time a commit takes."""
-
-    def __init__(self, reader):
-        self._reader = reader
-        self._cache: dict[str, dict[int, int]] = {}
-
-    def doc_field_length(self, docnum: int, fieldname: str, default: int = 0) -> int:
-        lengths = self._cache.get(fieldname)
-        if lengths is None:
-            lengths = self._cache[fieldname] = {}
-        length = lengths.get(docnum)
-        if length is None:
-            length = lengths[docnum] = self._reader.doc_field_length(docnum, fieldname, default)
-        return length
-
-    def __getattr__(self, name):
-        return getattr(self._reader, name)
-
-
-def _cached_lengths(add_postings):
-    def wrapper(self, schema, lengths, items):
-        return add_postings(self, schema, _Lengths(lengths) if lengths else lengths, items)
-    wrapper.__wrapped__ = add_postings
-    return wrapper
-
-
-if not hasattr(FieldWriter.add_postings, "__wrapped__"):
-    FieldWriter.add_postings = _cached_lengths(FieldWriter.add_postings)
-nocopy.install()
-sidecar.install()
-pairpostings.install()
-arraypool.install()
-
-
 class IndexBusy(Exception):
     """Another process held the index writer lock for longer than we were willing to wait."""
 
@@ -137,8 +102,10 @@ def open_index(directory: Path, analyzer: Analyzer | None = None, analyzer_name:
                create: bool = True) -> IndexHandle:
     """Open the index at `directory`; create it, or rebuild it empty when its version is stale.
 
-    A rebuilt index is empty: `reindex` (or `sync`) fills it from the catalogue.
+    A rebuilt index is empty: `reindex` (or `sync`) fills it from the catalogue. Applies the
+    Whoosh extensions first where this Whoosh is theirs (`whoosh_ext.install`).
     """
+    whoosh_ext.install()
     directory = Path(directory)
     wanted = version(analyzer_name)
     current = _version_path(directory).read_text().strip() if _version_path(directory).exists() else None
@@ -146,6 +113,9 @@ def open_index(directory: Path, analyzer: Analyzer | None = None, analyzer_name:
         return IndexHandle(windex.open_dir(str(directory)), directory, analyzer_name)
     if not create:
         raise FileNotFoundError(f"no current index at {directory}: run `auditarchive reindex`")
+    if current is not None:
+        log.warning("the index at %s was built by another version (%s, now %s): it is rebuilt from the "
+                    "catalogue", directory, current, wanted)
     if directory.exists():
         shutil.rmtree(directory)
     directory.mkdir(parents=True)
@@ -156,30 +126,31 @@ def open_index(directory: Path, analyzer: Analyzer | None = None, analyzer_name:
 
 def index_exists(directory: Path, analyzer_name: str = "jieba") -> bool:
     directory = Path(directory)
-    for attempt in range(5):
-        try:
-            return (windex.exists_in(str(directory)) and _version_path(directory).exists()
-                    and _version_path(directory).read_text().strip() == version(analyzer_name))
-        except FileNotFoundError:      # a writer swapped the table of contents while we read it
-            time.sleep(0.05 * (attempt + 1))
-    return windex.exists_in(str(directory))
+
+    def current() -> bool:
+        return (windex.exists_in(str(directory)) and _version_path(directory).exists()
+                and _version_path(directory).read_text().strip() == version(analyzer_name))
+    try:        # a writer may swap the table of contents while we read it
+        return retry(current, FileNotFoundError, attempts=5)
+    except GaveUp:
+        return windex.exists_in(str(directory))
 
 
 def writer(handle: IndexHandle, wait: float = 60.0, procs: int = 1) -> IndexWriter:
     """The index writer, waiting with exponential back-off while another process holds it.
-    `procs` > 1 analyses documents in that many processes (bulk builds)."""
-    delay, deadline = 0.05, time.monotonic() + wait
-    while True:
-        try:
-            if procs > 1:        # each process writes its own segment; `reindex` merges after
-                return handle.index.writer(procs=procs, multisegment=True, limitmb=_pool_mb(procs))
-            return handle.index.writer()
-        except LockError:
-            if time.monotonic() >= deadline:
-                raise IndexBusy(f"the index at {handle.directory} is locked by another writer "
-                                f"(waited {wait:g} s)") from None
-            time.sleep(delay)
-            delay = min(delay * 2, 1.0)
+    `procs` > 1 analyses documents in that many processes (bulk builds, which inherit the Whoosh
+    extensions: `whoosh_ext.install`)."""
+    whoosh_ext.install()
+
+    def take() -> IndexWriter:
+        if procs > 1:        # each process writes its own segment; `reindex` merges after
+            return handle.index.writer(procs=procs, multisegment=True, limitmb=_pool_mb(procs))
+        return handle.index.writer()
+    try:
+        return retry(take, LockError, wait=wait)
+    except GaveUp:
+        raise IndexBusy(f"the index at {handle.directory} is locked by another writer "
+                        f"(waited {wait:g} s)") from None
 
 
 _learned: dict[str, int] = {}
@@ -255,6 +226,7 @@ def update(catalog: Catalog, handle: IndexHandle, ids: list[str], remove: Iterab
         except BaseException:
             w.cancel()
             raise
+    log.debug("index: %d document(s) written, %d removed (%d process(es))", count, len(remove), procs)
     return count
 
 
@@ -277,6 +249,15 @@ def check(catalog: Catalog, handle: IndexHandle) -> Consistency:
     in_catalog, in_index = catalog.document_stamps(), indexed_stamps(handle)
     return Consistency(sorted(set(in_catalog) - set(in_index)), sorted(set(in_index) - set(in_catalog)),
                        sorted(i for i in set(in_catalog) & set(in_index) if in_catalog[i] != in_index[i]))
+
+
+def ensure_index(catalog: Catalog, directory: Path) -> IndexHandle:
+    """The index at `directory`, built from the catalogue first when there is none or it was
+    built by another version (schema, analyzer, dictionary, Whoosh): what every reader of the
+    index (the CLI, the app, the server before its workers start) does before searching."""
+    if not index_exists(directory):
+        reindex(catalog, directory)
+    return open_index(directory)
 
 
 def reindex(catalog: Catalog, directory: Path, full: bool = False, chunk: int = 500,

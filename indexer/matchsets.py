@@ -5,11 +5,11 @@ Whoosh finds the set of matching documents by walking its matchers one document 
 100,000 documents a common word matches tens of thousands of them, which costs seconds in Python.
 Here a query's match set is computed as a Python int used as a bitset over global document numbers:
 each term's posting list is read as numpy arrays (ids, weights) from the segment's sidecar
-(`indexer.sidecar`: in place, nothing decoded), or else decoded from Whoosh's blocks once per
-segment and process (`SegmentCache`), and/or/not are integer operations; facet counts are
-popcounts of the match set against one bitset per facet value; the BM25F ranking is array
-arithmetic over the postings. Two-word phrases are one lookup in the field's pair field
-(`bodyp`, `titlep` …); longer ones AND their pairs, then check that the positions of a few pairs
+(`whoosh_ext.sidecar`: in place, nothing decoded), or else decoded from Whoosh's blocks once per
+segment and process (`SegmentCache`; what reads Whoosh's insides is in `whoosh_ext.reading`),
+and/or/not are integer operations; facet counts are popcounts of the match set against one bitset
+per facet value; the BM25F ranking is array arithmetic over the postings. Two-word phrases are one
+lookup in the field's pair field (`bodyp`, `titlep` …); longer ones AND their pairs, then check that the positions of a few pairs
 line up in the documents left (the pairs' positions from the sidecar, or from Whoosh's blocks
 where a segment has none).
 
@@ -23,20 +23,20 @@ import heapq
 import re
 import threading
 from collections import OrderedDict
-from itertools import accumulate, chain
-from pickle import loads
-from typing import Iterable
+from itertools import chain
+from typing import TYPE_CHECKING, Iterable
 
 import numpy as np
 from whoosh import query as wq
-from whoosh.codec.whoosh3 import W3LeafMatcher
-from whoosh.matching import NullMatcher, WrappingMatcher
 from whoosh.searching import Searcher
 from whoosh.util.numeric import byte_to_length
 
 from .analysis import pair_term
 from .schema import PackedPositions, pair_field, unpack_facets, unpack_positions
-from .sidecar import Sidecar, open_sidecar
+from .whoosh_ext import reading
+
+if TYPE_CHECKING:
+    from .whoosh_ext.sidecar import Sidecar
 
 # A term's positions are decoded whole (and kept) when a check needs more than this share of its
 # blocks in a segment, or more than this many of them; otherwise just those blocks are read.
@@ -162,7 +162,7 @@ class MatchSets:
         """Each segment's posting sidecar (None: read through Whoosh), opened on first use.
         Without USE_SIDECARS (comparisons), a pair field's only where its pairs are nowhere else."""
         if self._sidecars is None:
-            self._sidecars = [open_sidecar(r) for r, _ in self.leaves]
+            self._sidecars = [reading.open_sidecar(r) for r, _ in self.leaves]
         if USE_SIDECARS:
             return self._sidecars
         pairs = fieldname is not None and isinstance(self.searcher.schema[fieldname].format, PackedPositions)
@@ -255,7 +255,7 @@ class MatchSets:
             if field.scorable:
                 idf = self.searcher.idf(fieldname, btext)
                 k1 = weighting.K1
-                norms = self._norms(fieldname, weighting._field_B.get(fieldname, weighting.B), k1)
+                norms = self._norms(fieldname, reading.bm25f_b(weighting, self.searcher, fieldname, btext), k1)
                 # the same operations, in the same order, as Whoosh's BM25F
                 contribution = (boost * idf * (k1 + 1)) * weights / (weights + norms[ids])
             else:
@@ -332,7 +332,7 @@ class MatchSets:
         table = np.array([k1 * ((1 - b) + b * (byte_to_length(i) if i else 1) / avg) for i in range(256)])
         parts: list[np.ndarray] = []
         for (reader, _), segid in zip(self.leaves, self._segids):
-            lengths = segment_cache.get((segid, "lengths", fieldname), lambda: _segment_lengths(reader, fieldname))
+            lengths = segment_cache.get((segid, "lengths", fieldname), lambda: reading.length_bytes(reader, fieldname))
             parts.append(table[lengths])
         norms = np.concatenate(parts) if parts else np.zeros(0)
         self._norm_cache[key] = norms
@@ -498,19 +498,19 @@ class MatchSets:
         `allowed`. A term whose candidates are in many of its blocks (WHOLE_POSITIONS_SHARE,
         WHOLE_POSITIONS_BLOCKS) is decoded whole once and kept (`segment_cache`: a common
         pair such as `gb t` is a few MB); otherwise only the blocks holding candidates are read
-        (`_block_directory`)."""
+        (`reading.block_directory`)."""
         key = (segid, "positions", fieldname, btext)
         whole = segment_cache.peek(key)
         if whole is None:
             directory = segment_cache.get((segid, "blocks", fieldname, btext),
-                                          lambda: _block_directory(_raw_postings(reader, fieldname, btext)))
+                                          lambda: reading.block_directory(reading.raw_postings(reader, fieldname, btext)))
             holding = _holding_blocks(directory, allowed_ids - off) if directory is not None else None
             needed = int(holding.sum()) if holding is not None else 0
             if holding is None or needed > WHOLE_POSITIONS_SHARE * holding.size or needed > WHOLE_POSITIONS_BLOCKS:
-                whole = segment_cache.get(key, lambda: _all_positions(_raw_postings(reader, fieldname, btext), packed))
+                whole = segment_cache.get(key, lambda: _all_positions(reading.raw_postings(reader, fieldname, btext), packed))
             else:
-                m = _raw_postings(reader, fieldname, btext)
-                yield from _block_positions(_chosen_blocks(m, directory[0], holding), allowed, off, packed)
+                m = reading.raw_postings(reader, fieldname, btext)
+                yield from _block_positions(reading.chosen_blocks(m, directory[0], holding), allowed, off, packed)
                 return
         docs, positions = whole
         docs = docs.astype(np.int64) + off
@@ -565,9 +565,9 @@ def _segment_key(reader) -> tuple:
 
 def _segment_postings(reader, fieldname: str, btext: bytes) -> tuple[np.ndarray, np.ndarray]:
     """A term's postings in one segment: local ids (int32) and weights, all blocks decoded."""
-    m = _raw_postings(reader, fieldname, btext)
+    m = reading.raw_postings(reader, fieldname, btext)
     id_parts, weight_parts = [], []
-    for ids, weights in _block_arrays(m):
+    for ids, weights in reading.block_arrays(m):
         id_parts.append(ids)
         weight_parts.append(weights)
     if not id_parts:
@@ -595,15 +595,6 @@ def _sidecar_positions(found: tuple, allowed: np.ndarray, off: int) -> tuple[np.
     if keep.all():
         return np.repeat(docs, counts), positions.astype(np.int64)
     return np.repeat(docs[keep], counts[keep]), positions[np.repeat(keep, counts)].astype(np.int64)
-
-
-def _segment_lengths(reader, fieldname: str) -> np.ndarray:
-    """The stored length bytes of a field for every document of one segment (0: unknown)."""
-    column = _length_column(reader, fieldname)
-    n = reader.doc_count_all()
-    if column is None:
-        return np.zeros(n, dtype=np.uint8)
-    return np.fromiter(column, dtype=np.uint8, count=n)
 
 
 def _segment_facets(reader) -> dict[tuple[str, str], np.ndarray]:
@@ -680,98 +671,6 @@ def _scoring_leaves(q: wq.Query, boost: float, out: list, schema, cond: tuple = 
     return False
 
 
-def _one_by_one(m) -> tuple[list[int], list[float], list]:
-    """Ids, weights and raw values of every posting through the matcher's own accessors: the
-    fallback of the block readers below for posting lists they cannot read directly."""
-    ids, weights, values = [], [], []
-    while m.is_active():
-        ids.append(m.id())
-        weights.append(m.weight())
-        values.append(m.value())
-        m.next()
-    return ids, weights, values
-
-
-def _block_arrays(m) -> Iterable[tuple[np.ndarray, np.ndarray]]:
-    """(segment-local ids, weights) of each block of a raw matcher's postings as arrays. Reads
-    Whoosh's block tuple directly (ids delta-coded from 0 in each block; weights a tuple, one float
-    for the whole block, or None for 1.0) instead of its per-posting accessors."""
-    if isinstance(m, W3LeafMatcher) and not m._byteids:
-        while m.is_active():
-            if m._data is None:
-                m._read_data()
-            raw_ids, raw_weights = m._data[0], m._data[1]
-            ids = np.cumsum(np.array(raw_ids, dtype=np.int64))
-            if raw_weights is None:
-                weights = np.ones(len(ids))
-            elif isinstance(raw_weights, float):
-                weights = np.full(len(ids), raw_weights)
-            else:
-                weights = np.array(raw_weights, dtype=np.float64)
-            yield ids, weights
-            m._next_block()
-    else:
-        ids, weights, _ = _one_by_one(m)
-        yield np.array(ids, dtype=np.int64), np.array(weights, dtype=np.float64)
-
-
-def _length_column(reader, fieldname: str):
-    """The stored field lengths of a segment (one byte each), or None."""
-    perdoc = getattr(reader, "_perdoc", None)
-    if perdoc is None or not hasattr(perdoc, "_cached_reader"):
-        return None
-    from whoosh.codec.whoosh3 import LENGTHS_COLUMN, _lenfield
-    return perdoc._cached_reader(_lenfield(fieldname), LENGTHS_COLUMN)
-
-
-def _block_values(m) -> Iterable[tuple[np.ndarray, tuple]]:
-    """(segment-local ids, raw posting values) of each block of a raw matcher's postings."""
-    if _readable_blocks(m):
-        while m.is_active():
-            yield _current_block(m)
-            m._next_block()
-    else:
-        ids, _, values = _one_by_one(m)
-        yield np.array(ids, dtype=np.int64), tuple(values)
-
-
-def _raw_postings(reader, fieldname: str, btext: bytes):
-    """A term's postings in one segment without the deletions filter (`query` removes those).
-    Asked of the segment's term table: Whoosh's filter, made by `reader.postings`, has already
-    moved its matcher past the deleted documents at the start of the list."""
-    terms = getattr(reader, "_terms", None)
-    if terms is not None and hasattr(terms, "matcher"):
-        return terms.matcher(fieldname, btext, reader.schema[fieldname].format)
-    m = reader.postings(fieldname, btext)
-    return m if isinstance(m, W3LeafMatcher) else getattr(m, "child", m)
-
-
-def _readable_blocks(m) -> bool:
-    return isinstance(m, W3LeafMatcher) and not m._byteids and (m._fixedsize is None or m._fixedsize < 0)
-
-
-def _current_block(m) -> tuple[np.ndarray, tuple]:
-    """(segment-local ids, raw values) of the block a W3 matcher is on (ids are delta-coded)."""
-    if m._data is None:
-        m._read_data()
-    return np.cumsum(np.array(m._data[0], dtype=np.int64)), m._data[2]
-
-
-def _block_directory(m) -> tuple[np.ndarray, np.ndarray] | None:
-    """(file offset of each block, -1 for the first; last local id of each block) of a fresh
-    matcher, from the block headers (None when its blocks cannot be read directly). Whoosh finds
-    a block by reading every header before it; with this (cached per segment and term) a check
-    of a few candidates reads just their blocks."""
-    if not _readable_blocks(m) or not m.is_active():
-        return None
-    offsets, last_ids = [-1], [m.block_max_id()]
-    while not m._lastblock:
-        offsets.append(m._nextoffset)
-        m._goto(m._nextoffset)
-        last_ids.append(m.block_max_id())
-    return np.array(offsets, dtype=np.int64), np.array(last_ids, dtype=np.int64)
-
-
 def _holding_blocks(directory: tuple[np.ndarray, np.ndarray], local: np.ndarray) -> np.ndarray:
     """Which blocks of a directory hold some of the sorted segment-local ids `local`."""
     offsets, last_ids = directory
@@ -779,18 +678,10 @@ def _holding_blocks(directory: tuple[np.ndarray, np.ndarray], local: np.ndarray)
     return np.searchsorted(local, first_ids) < np.searchsorted(local, last_ids, side="right")
 
 
-def _chosen_blocks(m, offsets: np.ndarray, holding: np.ndarray) -> Iterable[tuple[np.ndarray, tuple]]:
-    """(segment-local ids, raw values) of the blocks marked in `holding`, jumping to each."""
-    for k in np.flatnonzero(holding).tolist():
-        if k:
-            m._goto(int(offsets[k]))
-        yield _current_block(m)
-
-
 def _all_positions(m, packed: bool) -> tuple[np.ndarray, np.ndarray]:
     """(segment-local document, position) of every occurrence of a term in one segment."""
     docs, positions = [], []
-    for d, p in _block_positions(_block_values(m), None, 0, packed):
+    for d, p in _block_positions(reading.block_values(m), None, 0, packed):
         docs.append(d)
         positions.append(p)
     if not docs:
@@ -813,20 +704,10 @@ def _block_positions(blocks: Iterable[tuple[np.ndarray, tuple]], allowed: np.nda
             counts = np.fromiter(map(len, chosen), dtype=np.int64, count=len(chosen)) >> 2
             positions = unpack_positions(b"".join(chosen)).astype(np.int64)
         else:
-            lists = [list(_positions(v)) for v in chosen]
+            lists = [list(reading.positions(v)) for v in chosen]
             counts = np.fromiter(map(len, lists), dtype=np.int64, count=len(lists))
             positions = np.fromiter(chain.from_iterable(lists), dtype=np.int64, count=int(counts.sum()))
         yield np.repeat(ids[sel], counts), positions
-
-
-def _positions(value: bytes) -> Iterable[int]:
-    """Token positions from a Positions/Characters posting value (Whoosh's pickled deltas)."""
-    if not value.endswith(b"."):
-        value += b"."
-    codes = loads(value[4:])
-    if codes and isinstance(codes[0], tuple):       # Characters: (position, start, end) deltas
-        return accumulate(code[0] for code in codes)
-    return accumulate(codes)                        # Positions: position deltas
 
 
 def for_searcher(searcher: Searcher) -> MatchSets:
@@ -836,76 +717,3 @@ def for_searcher(searcher: Searcher) -> MatchSets:
         sets = MatchSets(searcher)
         searcher._auditarchive_sets = sets
     return sets
-
-
-class AllowedMatcher(WrappingMatcher):
-    """The child matcher restricted to the documents of a bytemap (global numbers from `offset`).
-    Keeps the child's block-quality skipping (Whoosh's top-N pruning); jumps over documents
-    outside the set with `skip_to`, so a sparse set costs little whatever the child matches."""
-
-    def __init__(self, child, allowed: bytes, offset: int, boost: float = 1.0):
-        self.child = child
-        self.boost = boost
-        self._allowed = allowed
-        self._offset = offset
-        self._find_next()
-
-    def _replacement(self, newchild):
-        return self.__class__(newchild, self._allowed, self._offset, self.boost)
-
-    def copy(self):
-        return self.__class__(self.child.copy(), self._allowed, self._offset, self.boost)
-
-    def _find_next(self) -> None:
-        child, allowed, off = self.child, self._allowed, self._offset
-        while child.is_active():
-            g = child.id() + off
-            if allowed[g]:
-                return
-            nxt = allowed.find(1, g)
-            if nxt < 0:
-                while child.is_active():      # nothing allowed after: exhaust
-                    child.skip_to(len(allowed) - off + 1)
-                    if child.is_active():
-                        child.next()
-                return
-            child.skip_to(nxt - off)
-
-    def next(self):
-        r = self.child.next()
-        self._find_next()
-        return r
-
-    def skip_to(self, id):
-        r = self.child.skip_to(id)
-        self._find_next()
-        return r
-
-    def skip_to_quality(self, minquality):
-        r = self.child.skip_to_quality(minquality / self.boost)
-        self._find_next()
-        return r
-
-    def all_ids(self):
-        allowed, off = self._allowed, self._offset
-        return (d for d in self.child.all_ids() if allowed[d + off])
-
-
-class Allowed(wq.WrappingQuery):
-    """A query whose matches are restricted to a precomputed set (a bytemap over global document
-    numbers): the filter and exact phrase checks applied without giving up top-N pruning."""
-
-    def __init__(self, child: wq.Query, allowed: bytes, offsets: dict[int, int]):
-        super().__init__(child)
-        self.allowed = allowed
-        self.offsets = offsets      # id(segment reader) → offset of its documents
-
-    def _rewrap(self, child):
-        return self.__class__(child, self.allowed, self.offsets)
-
-    def matcher(self, searcher, context=None):
-        off = self.offsets.get(id(searcher.reader()))
-        m = self.child.matcher(searcher, context)
-        if off is None or not m.is_active():
-            return m if off is not None else NullMatcher()
-        return AllowedMatcher(m, self.allowed, off)

@@ -11,8 +11,10 @@ the whole index in line with the catalogue (`reindex`, which only writes what is
 """
 from __future__ import annotations
 
+import logging
 import os
 import secrets
+import threading
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterable, Iterator
@@ -23,6 +25,7 @@ from archive.ingest import Ingestor, Summary
 from . import build
 
 PENDING = "index-pending"
+log = logging.getLogger(__name__)
 
 
 def _pending_dir(index_dir: Path) -> Path:
@@ -50,6 +53,33 @@ def repair_interrupted(catalog: Catalog, index_dir: Path) -> int:
     for marker in dead:
         marker.unlink(missing_ok=True)
     return done
+
+
+def interrupted(index_dir: Path) -> bool:
+    """Is there a marker of a run that died before it indexed what it wrote? (a glob: cheap)"""
+    folder = _pending_dir(index_dir)
+    return folder.is_dir() and any(not _alive(int(m.name.split("-", 1)[0])) for m in folder.glob("*"))
+
+
+def watch_interrupted(catalog_path: Path, index_dir: Path, stop: threading.Event,
+                      interval: float = 5.0) -> None:
+    """Until `stop` is set, repair the index whenever a run that wrote the catalogue died before
+    indexing it: a running server must not show fewer documents than the catalogue holds until
+    the next ingest. Meant for a daemon thread; an index another process is writing is tried
+    again at the next look."""
+    while not stop.wait(interval):
+        if not interrupted(index_dir):
+            continue
+        catalog = Catalog(catalog_path)
+        try:
+            done = repair_interrupted(catalog, index_dir)
+            log.warning("an interrupted ingest left %d documents unindexed; they are indexed now", done)
+        except build.IndexBusy:
+            log.info("index busy; the interrupted ingest is repaired at the next look")
+        except Exception:       # a broken index or catalogue must not kill the server's thread
+            log.exception("repairing the index after an interrupted ingest failed")
+        finally:
+            catalog.close()
 
 
 @contextmanager

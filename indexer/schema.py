@@ -9,8 +9,9 @@ one keeps them in Whoosh as raw integers (`PackedPositions`). Codes, clauses
 and certificate numbers are not text: each has an exact field and a field holding every prefix
 (`17.10.02` → 17, 17.10, 17.10.02), so `code:17.10` is one term lookup. Facet values are packed
 into one column per document, read without touching stored fields.
-The version written beside the index covers the schema, the analyzer and the domain dictionary:
-when any of them changes, the index is rebuilt from the catalogue.
+The version written beside the index covers the schema, the analyzer, the domain dictionary and
+the engine (Whoosh's version, with or without `whoosh_ext`): when any of them changes, the index
+is rebuilt from the catalogue.
 """
 from __future__ import annotations
 
@@ -18,8 +19,9 @@ import hashlib
 import sys
 from array import array
 from collections import Counter
-from operator import itemgetter
 from datetime import datetime
+from functools import lru_cache
+from operator import itemgetter
 from typing import Any
 
 import numpy as np
@@ -32,7 +34,7 @@ from archive.codes import prefixes, table
 from archive.identifiers import cert_lookup_key
 from archive.models import Document
 
-from . import analysis, dictionary
+from . import analysis, dictionary, whoosh_ext
 
 SCHEMA_VERSION = 5
 # BM25F field weights (applied by the query parser): where a word appears says how much the
@@ -53,12 +55,14 @@ STAGE_NAMES = {
     "surveillance3": "监三 第三次监督审核 监督审核", "recertification": "再认证 复评 再认证审核",
     "special": "特殊审核 变更审核"}
 TEXT_FIELDS = tuple(BOOSTS)
+# what a role that may not read page text searches in: what extraction read, never the text
+METADATA_TEXT_FIELDS = ("title", "org", "kind", "scope")
 PAGE_SEPARATOR = "\n\n"
 
 
 def version(analyzer_name: str = "jieba") -> str:
     """A fingerprint of everything that decides what the index holds."""
-    parts = [str(SCHEMA_VERSION), analyzer_name]
+    parts = [str(SCHEMA_VERSION), analyzer_name, whoosh_ext.engine()]
     if analyzer_name == "jieba":
         parts += [str(analysis.ANALYZER_VERSION), dictionary.fingerprint()]
     return hashlib.sha1("|".join(parts).encode()).hexdigest()[:16]
@@ -247,3 +251,9 @@ def to_record(doc: Document, page_texts: list[str]) -> dict[str, Any]:
     if when:
         record["date"] = datetime.fromisoformat(when)
     return record
+
+
+@lru_cache(maxsize=1)
+def schema_date_default() -> int:
+    """The value Whoosh's sortable date column holds for a document without a date."""
+    return build_schema().__getitem__("date").default

@@ -13,31 +13,34 @@ import html
 import re
 import threading
 import time
-from contextlib import contextmanager
 from bisect import bisect_right
 from collections import Counter
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Iterator
 
-from whoosh import collectors
+from whoosh import collectors, sorting
 from whoosh import query as wq
-from whoosh import scoring
 from whoosh.searching import Results, Searcher
 
 from archive.catalog import Catalog
+from archive.messages import message
+from archive.text import readable_symbols
 
+from . import whoosh_ext
 from .analysis import index_analyzer, normalise_chars
 from .build import IndexHandle, learn_org_names
-from .matchsets import Allowed, MatchSets, bits_of, bytemap, for_searcher
+from .matchsets import MatchSets, bits_of, bytemap, docnums, for_searcher
 from .query import ParsedQuery, QueryError, QueryParser
-from .schema import unpack_facets
+from .schema import schema_date_default, unpack_facets
+from .whoosh_ext import reading
 
 SORTS = ("relevance", "date", "date_asc")
 MAX_PER_PAGE = 100
 SNIPPET_CHARS = 110
 FACETS = ("field", "code", "stage", "type", "year")
-_parsers: dict[int, QueryParser] = {}
+_parsers: dict[tuple[int, bool], QueryParser] = {}
 _local = threading.local()
 
 
@@ -57,41 +60,10 @@ def searcher_for(handle: IndexHandle) -> Iterator[Searcher]:
 
 
 def renew(index, old: Searcher | None, attempts: int = 10) -> Searcher:
-    """A searcher of the index's latest commit that reuses the old searcher's segment readers
-    where a segment is unchanged: same id AND same deletions. Whoosh's own `refresh()` matches
-    segments by id only, so a refreshed searcher missed deletions made since (an updated document
-    was found twice, a removed one still found) and kept segments a merge had replaced."""
-    from whoosh.index import TOC
-    from whoosh.reading import EmptyReader, MultiReader, SegmentReader
-
-    for attempt in range(attempts):
-        try:
-            toc = TOC.read(index.storage, index.indexname, schema=index._schema)
-            break
-        except OSError:            # a writer swapped the table of contents as we read it
-            if attempt == attempts - 1:
-                raise
-            time.sleep(0.05)
-    reusable = {}
-    if old is not None:
-        for reader, _ in old.reader().leaf_readers():
-            segment = reader.segment()
-            if segment is not None:
-                reusable[(segment.segment_id(), segment.deleted_count())] = reader
-    readers = []
-    for segment in toc.segments:
-        reader = reusable.pop((segment.segment_id(), segment.deleted_count()), None)
-        readers.append(reader or SegmentReader(index.storage, toc.schema, segment, generation=toc.generation))
-    for reader in reusable.values():
-        reader.close()
-    if not readers:
-        combined = EmptyReader(toc.schema)
-    elif len(readers) == 1:
-        combined = readers[0]
-        combined._gen = toc.generation     # a reused reader: unchanged segment, current commit
-    else:
-        combined = MultiReader(readers, generation=toc.generation)
-    return Searcher(combined, fromindex=index, weighting=scoring.BM25F())
+    """A searcher of the index's latest commit, reusing the old searcher's segment readers where a
+    segment is unchanged (`whoosh_ext.reading.reuse_readers`: Whoosh's own `refresh()` misses
+    deletions made since)."""
+    return reading.reuse_readers(index, old, attempts)
 
 
 @dataclass
@@ -102,20 +74,23 @@ class SearchRequest:
     per_page: int = 10
     sort: str = "relevance"
     snippets: int = 2
+    # False for a role that may not read page text: free text is matched against metadata
+    # only, and hits carry no snippets, matched pages or statements (`archive.visibility`)
+    content: bool = True
 
     def validate(self) -> None:
         if self.page < 1:
-            raise QueryError("page starts at 1")
+            raise QueryError(message("query.page"))
         if not 1 <= self.per_page <= MAX_PER_PAGE:
-            raise QueryError(f"per_page is between 1 and {MAX_PER_PAGE}")
+            raise QueryError(message("query.per_page", max=MAX_PER_PAGE))
         if self.sort not in SORTS:
-            raise QueryError(f"sort is one of {', '.join(SORTS)}")
+            raise QueryError(message("query.sort", choices="、".join(SORTS)))
 
 
-def parser_for(handle: IndexHandle) -> QueryParser:
-    key = id(handle.index)
+def parser_for(handle: IndexHandle, content: bool = True) -> QueryParser:
+    key = (id(handle.index), content)
     if key not in _parsers:
-        _parsers[key] = QueryParser(handle.index.schema)
+        _parsers[key] = QueryParser(handle.index.schema, content=content)
     return _parsers[key]
 
 
@@ -203,7 +178,9 @@ def _windows(spans: list[tuple[int, int]], count: int) -> list[list[tuple[int, i
 
 
 def _snippet_html(text: str, group: list[tuple[int, int]], lo: int, hi: int) -> str:
-    """The text between lo and hi, HTML-escaped, with the matches marked."""
+    """The text between lo and hi, HTML-escaped, with the matches marked (symbol-font characters
+    of documents catalogued before they were read as such shown as what they draw)."""
+    text = readable_symbols(text)
     out, at = [], lo
     for s, e in group:
         if s < at:
@@ -259,8 +236,10 @@ def hit_document(catalog: Catalog, doc_id: str) -> dict[str, Any] | None:
 
 
 def _hits(searcher: Searcher, catalog: Catalog, hits, words: set[bytes], count: int,
-          browse: bool, skip: set[str] = frozenset(), limit: int | None = None) -> list[dict[str, Any]]:
-    """Document objects with score, snippets and matched pages for the hits not in `skip`."""
+          browse: bool, skip: set[str] = frozenset(), limit: int | None = None,
+          content: bool = True) -> list[dict[str, Any]]:
+    """Document objects with score, snippets and matched pages for the hits not in `skip`
+    (without `content`: no snippets and no matched pages, which quote or locate page text)."""
     out: list[dict[str, Any]] = []
     for hit in hits:
         if limit is not None and len(out) >= limit:
@@ -270,8 +249,10 @@ def _hits(searcher: Searcher, catalog: Catalog, hits, words: set[bytes], count: 
         doc = hit_document(catalog, hit["id"])
         if doc is None:       # indexed but gone from the catalogue: `check` reports it
             continue
-        doc["score"] = round(float(hit.score), 4) if hit.score is not None and not browse else None
-        doc["snippets"], doc["matched_pages"] = snippets(hit, words, count)
+        # a hit of a date-sorted list carries its sort key, not a score
+        scored = isinstance(hit.score, (int, float)) and not isinstance(hit.score, bool)
+        doc["score"] = round(float(hit.score), 4) if scored and not browse else None
+        doc["snippets"], doc["matched_pages"] = snippets(hit, words, count) if content else ([], [])
         doc["partial"] = False
         out.append(doc)
     return out
@@ -290,21 +271,37 @@ def _rank_query(q: wq.Query) -> wq.Query:
     return q.apply(_rank_query)
 
 
+def _date_order(newest_first: bool) -> sorting.FacetType:
+    """Documents by date, undated ones last either way: Whoosh's date column gives a document
+    without a date its largest value, which put the undated first in newest-first lists."""
+    undated = schema_date_default()
+
+    def key(value):
+        dated = value != undated
+        return (dated, value) if newest_first else (not dated, value)
+    return sorting.TranslateFacet(key, sorting.FieldFacet("date"))
+
+
 def _top(searcher: Searcher, query: wq.Query, allowed: int | None, sets: MatchSets, limit: int,
          sort: str = "relevance"):
     """The best `limit` documents of `query` among the documents of `allowed` (None: no
     restriction), by score (Whoosh's top-N collector with block-quality pruning) or by date."""
-    if allowed is not None:
+    plain = allowed is not None and not whoosh_ext.active()
+    if allowed is not None and not plain:
         offsets = {id(r): off for r, off in sets.leaves}
-        query = Allowed(query, bytemap(allowed, sets.size), offsets)
+        query = reading.Allowed(query, bytemap(allowed, sets.size), offsets)
     if sort != "relevance":
-        collector = collectors.SortingCollector("date", limit=limit, reverse=sort == "date")
+        collector = collectors.SortingCollector(_date_order(sort == "date"), limit=limit, reverse=sort == "date")
     else:
         collector = collectors.TopCollector(limit, usequality=True)
         # Whoosh's matcher replacement (a union turned into AndMaybe/intersection as the minimum
         # score rises) loses documents and score contributions: at 10,000 documents 6 of 40 top
         # tens differed from exhaustive scoring. Block-quality skipping alone is exact.
         collector.replace = 0
+    if plain:                  # plain Whoosh (`whoosh_ext`): its own filter
+        chosen = set(docnums(allowed, sets.size))
+        collector = collectors.FilterCollector(collector, allow=chosen) if chosen else collector
+        query = query if chosen else wq.NullQuery
     # needs_current: unions as trees of matchers that skip by block quality (without it Whoosh
     # preloads and scores every posting of a many-clause OR)
     searcher.search_with_collector(query, collector, context=searcher.context(needs_current=True))
@@ -360,7 +357,7 @@ def search(handle: IndexHandle, catalog: Catalog, request: SearchRequest) -> dic
     started = time.perf_counter()
     request.validate()
     learn_org_names(catalog)
-    parsed: ParsedQuery = parser_for(handle).parse(request.q, request.filters)
+    parsed: ParsedQuery = parser_for(handle, request.content).parse(request.q, request.filters)
     browse = not parsed.text
     sort = request.sort if not (browse and request.sort == "relevance") else "date"
     with searcher_for(handle) as searcher:
@@ -378,28 +375,32 @@ def search(handle: IndexHandle, catalog: Catalog, request: SearchRequest) -> dic
         start = (request.page - 1) * request.per_page
         page = results[start:start + request.per_page]
         words = matched_words(parsed.query, sets, [h.docnum for h in page]) if not browse else set()
-        hits = _hits(searcher, catalog, page, words, request.snippets, browse)
+        hits = _hits(searcher, catalog, page, words, request.snippets, browse, content=request.content)
         facets = sets.facets(matched, FACETS)
         total = matched.bit_count()
         short = request.per_page - len(hits)
+        partial_total = 0
         if request.page == 1 and short > 0 and parsed.loose is not None and sort == "relevance":
             # Fewer documents hold every word than fill a page: add those holding some of them,
             # ranked below and marked, so related documents are not hidden.
             seen = {h["id"] for h in hits}
             loose_rank = _rank_query(parsed.loose)
             loose_allowed = None
+            loose_bits = sets.query(parsed.loose, within=filter_bits)
             if loose_rank != parsed.loose or filter_bits is not None:
-                loose_allowed = sets.query(parsed.loose, within=filter_bits)
+                loose_allowed = loose_bits
+            partial_total = (loose_bits & ~matched).bit_count()   # counted apart from `total`
             more = _top(searcher, loose_rank, loose_allowed, sets, request.per_page + len(seen))
             extra_words = matched_words(parsed.loose, sets, [h.docnum for h in more])
             extra = _hits(searcher, catalog, more, extra_words, request.snippets, False,
-                          skip=seen, limit=short)
+                          skip=seen, limit=short, content=request.content)
             for h in extra:
                 h["partial"] = True
             hits += extra
-    return {"total": total, "page": request.page, "per_page": request.per_page,
+    return {"total": total, "partial_total": partial_total, "page": request.page, "per_page": request.per_page,
             "query_ms": round((time.perf_counter() - started) * 1000, 1), "sort": sort,
-            "query": {"text": parsed.text, "filters": parsed.applied}, "hits": hits, "facets": facets}
+            "query": {"text": parsed.text, "filters": parsed.applied}, "hits": hits, "facets": facets,
+            **({} if request.content else {"content_hidden": True})}
 
 
 def similar(handle: IndexHandle, catalog: Catalog, doc_id: str, top: int = 10) -> list[dict[str, Any]]:

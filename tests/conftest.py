@@ -78,9 +78,10 @@ def copy_home(src: Path, dst: Path) -> Path:
 @pytest.fixture(scope="session")
 def web_home(sample_home, tmp_path_factory):
     """The sample home copied, plus one document whose text, title and organisation carry HTML."""
+    from pdfmaker import make_pdf
+
     from archive.catalog import Catalog
     from indexer.pipeline import ingest_and_index
-    from pdfmaker import make_pdf
 
     home = copy_home(sample_home[0], tmp_path_factory.mktemp("webhome") / "home")
     hostile = tmp_path_factory.mktemp("hostile") / f"审核报告{HOSTILE_TEXT[:8]}.pdf"

@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 from pathlib import Path
-from xml.sax.saxutils import escape
 from typing import Sequence, Union
+from xml.sax.saxutils import escape
 
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle

@@ -14,7 +14,6 @@ from typing import Any
 
 import pytest
 from jsonschema import Draft202012Validator
-
 from pdfmaker import make_pdf
 
 EXERCISED: set[tuple[str, str]] = set()
@@ -100,7 +99,7 @@ def test_search_filters_and_paging(live_server, spec):
 
 
 @pytest.mark.parametrize("params, fragment", [
-    ({"q": '"unclosed'}, "quot"), ({"q": "x" * 401}, "limit"), ({"q": "审核", "per_page": 0}, "per_page"),
+    ({"q": '"unclosed'}, "引号"), ({"q": "x" * 401}, "上限"), ({"q": "审核", "per_page": 0}, "per_page"),
     ({"q": "审核", "page": "two"}, "page"), ({"q": "审核", "sort": "size"}, "sort"),
 ])
 def test_bad_search_is_400_with_a_message(live_server, spec, params, fragment):
@@ -137,7 +136,9 @@ def test_document_page_similar_and_file(live_server, spec, some_hit, sample_home
 
     reply = call(live_server, "GET", f"/api/v1/documents/{doc_id}/file")
     original = conforms(spec, reply, "/documents/{doc_id}/file")
-    assert original == Path(doc["path"]).read_bytes()
+    full = call(live_server, "GET", f"/api/v1/documents/{doc_id}", token=live_server.tokens["admin"]).json()
+    assert original == Path(full["path"]).read_bytes()           # admins see where it lies
+    assert full["path"].endswith(doc["path"]) and not doc["path"].startswith("/")
     assert "attachment" in reply.headers["Content-Disposition"]
 
 

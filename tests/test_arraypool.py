@@ -1,4 +1,4 @@
-"""The array posting pool (`indexer.arraypool`) must write the segments Whoosh's own pool writes:
+"""The array posting pool (`indexer.whoosh_ext.arraypool`) must write the segments Whoosh's own pool writes:
 the same terms, term statistics and posting blocks, byte for byte, for new documents, merges and
 deletions; and its tuples, where something asks for them, in Whoosh's order."""
 from __future__ import annotations
@@ -7,7 +7,8 @@ import random
 
 from whoosh.writing import SegmentWriter
 
-from indexer import arraypool, build
+from indexer import build
+from indexer.whoosh_ext import arraypool
 
 
 def segment_contents(handle: build.IndexHandle) -> list[dict]:

@@ -11,7 +11,6 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
 import pytest
-
 from conftest import HOSTILE_TEXT, ROOT
 from pdfmaker import make_pdf
 
@@ -190,3 +189,37 @@ def test_find_a_case_and_read_its_timeline(page):
     page.locator("ol.timeline details[open] a").first.click()
     page.wait_for_selector(".card .kv")
     assert org in page.inner_text(".card")
+
+
+@pytest.fixture
+def phone(browser, live_server, request):
+    """A 390-pixel-wide phone, logged in as an auditor."""
+    context = browser.new_context(viewport={"width": 390, "height": 844}, locale="zh-CN", base_url=live_server.url,
+                                  device_scale_factor=2, is_mobile=True, has_touch=True)
+    pg = context.new_page()
+    pg.goto("/")
+    pg.fill("#name", "auditor")
+    pg.fill("#password", live_server.passwords["auditor"])
+    pg.click("form button[type=submit]")
+    pg.wait_for_selector("header .who")
+    yield pg
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    pg.screenshot(path=str(SHOTS / (re.sub(r"[^\w.-]+", "_", request.node.name) + ".png")), full_page=False)
+    context.close()
+
+
+@pytest.mark.parametrize("path", ["/", "/?q=管理评审", "/cases", "/scope", "/stats", "/upload"])
+def test_pages_work_on_a_phone(phone, path):
+    """At 390 px: nothing wider than the screen but what scrolls inside a panel, the search
+    button whole, navigation words on one line each (上传 never 上/传)."""
+    phone.goto(path)
+    width = phone.evaluate("document.documentElement.scrollWidth")
+    assert width <= 390, f"{path}: the page is {width} px wide"
+    for link in phone.query_selector_all("header nav a"):
+        box = link.bounding_box()
+        line = float(phone.evaluate("(e) => parseFloat(getComputedStyle(e).lineHeight) || 20", link))
+        assert box["height"] < 1.8 * line, f"{path}: '{link.inner_text()}' wraps"
+    button = phone.query_selector(".searchbar button")
+    if button:
+        box = button.bounding_box()
+        assert box["x"] >= 0 and box["x"] + box["width"] <= 390, f"{path}: the search button is cut off"

@@ -4,7 +4,6 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from mining_support import clusters, copy_catalog, delete_document, truth_by_doc
 
 

@@ -136,7 +136,7 @@ def test_a_cluster_ingest_equals_a_local_one(cluster: Cluster, sample, sample_ho
     assert summary["cluster_workers"] == 2 and summary["workers"] == 2
     assert summary["added"] == sample_home[2].added and summary["pages"] == sample_home[2].pages
     assert summary["ocr_pages"] == sample_home[2].ocr_pages > 0
-    assert "pages" in res.stderr and "OCR" in res.stderr            # progress as results arrive
+    assert "已读" in res.stderr and "OCR" in res.stderr             # progress as results arrive
     assert documents(home) == documents(local)
     assert failures(home) == failures(local)
     assert cli(home, "check").returncode == 0

@@ -13,7 +13,6 @@ import uuid
 from pathlib import Path
 
 import pytest
-
 from pdfmaker import make_pdf
 from test_api import call, multipart
 
@@ -88,7 +87,7 @@ def test_uploads_during_a_batch_ingest_with_searches(live_server, sample, tmp_pa
 
 
 def _worker_key(root: str, start: float, out) -> None:
-    from webui.auth import secret_key            # imported by the test before the fork
+    from webui.auth import secret_key  # imported by the test before the fork
 
     time.sleep(max(0.0, start - time.time()))      # every process asks at the same moment
     try:

@@ -4,17 +4,15 @@ from __future__ import annotations
 
 import json
 import re
-import time
 import unicodedata
 from collections import Counter
 from pathlib import Path
 
-import pytest
 import pypdfium2 as pdfium
+import pytest
 
 from archive.models import DOC_TYPES, FIELDS, ROLES, SEVERITIES, STAGES
-from corpus import is_valid_credit_code, normalise_cert_no
-from corpus import render
+from corpus import is_valid_credit_code, normalise_cert_no, render
 from corpus.generate import REQUIRED, generate, main
 from corpus.ids import credit_check_char
 from corpus.refdata import code_table

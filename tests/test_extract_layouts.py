@@ -7,12 +7,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
+from pdfmaker import make_pdf
 
 from archive.extract import extract, wants_tables
 from archive.identifiers import credit_check_char
 from archive.pdf import read_pdf
-from pdfmaker import make_pdf
 
 CREDIT = "91330212MA2GQ0R3X" + credit_check_char("91330212MA2GQ0R3X")
 
@@ -148,9 +147,10 @@ def test_observation_has_no_severity(tmp_path):
 
 def test_fast_tables_equal_pdfplumbers(tmp_path):
     """The PDFium-fed table reader gives what pdfplumber itself reads, cell for cell."""
+    import pypdfium2 as pdfium
+
     from archive.pdf import read_tables
     from archive.tables import page_tables
-    import pypdfium2 as pdfium
 
     pdf_path = make_pdf(tmp_path / "tables.pdf", [
         "审核计划",
@@ -173,9 +173,10 @@ def test_fast_tables_equal_pdfplumbers(tmp_path):
 def test_graph_paper_is_not_read_as_tables(tmp_path):
     """A page ruled with thousands of crossings (no form has them) is not searched for cells."""
     import pypdfium2 as pdfium
-    from reportlab.pdfgen import canvas
-    from archive.tables import MAX_INTERSECTIONS, page_tables
     from pdfmaker import FONT, _font
+    from reportlab.pdfgen import canvas
+
+    from archive.tables import MAX_INTERSECTIONS, page_tables
 
     _font()
     path = tmp_path / "grid.pdf"

@@ -6,14 +6,14 @@ import io
 import time
 
 import pytest
+from hostile import write_all
+from pdfmaker import make_pdf
 from PIL import Image
 
 from archive.catalog import Catalog
 from archive.ingest import Ingestor
 from archive.pagerender import MAX_SIDE_PX, Renderer
 from archive.pdf import PdfError
-from hostile import write_all
-from pdfmaker import make_pdf
 
 pytestmark = pytest.mark.slow
 TIMEOUT = 30.0

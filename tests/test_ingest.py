@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pikepdf
 import pytest
+from pdfmaker import make_pdf
 
 from archive.catalog import Catalog
 from archive.ingest import Ingestor
-from pdfmaker import make_pdf
 
 CLI = [sys.executable, "-m", "webui.cli"]
 
@@ -108,8 +108,8 @@ def _grid_pdf(path: Path, lines: int) -> Path:
     """One page ruled with `lines` × `lines` crossing lines under a team-table header: finding its
     cells is quadratic in the lines (spaced ≥ 3 pt, or they snap together), so a large grid keeps
     a worker busy."""
-    from reportlab.pdfgen import canvas
     from pdfmaker import FONT, _font
+    from reportlab.pdfgen import canvas
 
     _font()
     c = canvas.Canvas(str(path), invariant=1)
@@ -156,10 +156,10 @@ def test_cli_ingest_list_show(batch: Path, home: Path):
     res = run_cli(home, "show", one["path"], "--json")
     assert json.loads(res.stdout)["id"] == one["id"]
     human = run_cli(home, "ingest", str(batch))
-    assert human.returncode == 0 and "3 unchanged" in human.stdout
+    assert human.returncode == 0 and "未变 3" in human.stdout
     assert run_cli(home, "show", "ffffffff").returncode == 1
     bad = run_cli(home, "ingest", str(batch / "missing-folder"))
-    assert bad.returncode == 2 and "no such file" in bad.stderr
+    assert bad.returncode == 2 and "没有这个文件或文件夹" in bad.stderr
     failures = run_cli(home, "failures", "--jsonl")
     assert len(failures.stdout.splitlines()) == 4
 
@@ -276,4 +276,4 @@ def test_tables_drawn_inside_a_form_xobject(tmp_path: Path):
 def test_read_commands_do_not_create_a_catalogue(tmp_path: Path):
     home = tmp_path / "nowhere"
     res = run_cli(home, "list")
-    assert res.returncode == 1 and "no catalogue" in res.stderr and not home.exists()
+    assert res.returncode == 1 and "没有目录库" in res.stderr and not home.exists()

@@ -94,7 +94,7 @@ def test_case_and_matching_commands(sample, sample_home, tmp_path):
     run = CliRunner().invoke
     r = run(main, ["--home", str(home), "case", cert, "--json"])
     assert r.exit_code == 0, r.output
-    data = json.loads(r.output)
+    data = json.loads(r.stdout)
     assert data["query"] == cert and cert in data["cases"][0]["case"]["cert_nos"]
     assert "summary" in data["cases"][0] and "key_control_points" in data["cases"][0]
     assert run(main, ["--home", str(home), "case", "没有这个组织"]).exit_code == 1
@@ -103,7 +103,7 @@ def test_case_and_matching_commands(sample, sample_home, tmp_path):
     # matching: weights for one run, then saved into a copy of the home
     r = run(main, ["--home", str(home), "matching", "--set", "threshold=0", "--json"])
     assert r.exit_code == 0, r.output
-    assert json.loads(r.output)["flagged"] == []
+    assert json.loads(r.stdout)["flagged"] == []
     assert run(main, ["--home", str(home), "matching", "--set", "nonsense=1"]).exit_code == 2
     other = tmp_path / "home"
     other.mkdir()
@@ -115,4 +115,4 @@ def test_case_and_matching_commands(sample, sample_home, tmp_path):
     assert r.exit_code == 0, r.output
     assert json.loads((other / "matching.json").read_text(encoding="utf-8"))["alpha"] == 0.9
     r = run(main, ["--home", str(other), "code", "17", "--json"])
-    assert r.exit_code == 0 and json.loads(r.output)["code"] == "17"
+    assert r.exit_code == 0 and json.loads(r.stdout)["code"] == "17"

@@ -13,19 +13,19 @@ from pathlib import Path
 import numpy as np
 import pypdfium2 as pdfium
 import pytest
+from pdfmaker import make_pdf
 
 from archive.catalog import Catalog
 from archive.identifiers import credit_check_char
 from archive.ingest import Ingestor
-from archive.ocr import assemble, garbage_text, needs_ocr, recognise, _Piece
+from archive.ocr import _Piece, assemble, garbage_text, needs_ocr, recognise
 from archive.ocrfix import repair
 from corpus.evaluate import REQUIRED, by_relpath, score
 from corpus.scan import degrade, scan_pdf
-from pdfmaker import make_pdf
 
 ROOT = Path(__file__).resolve().parent.parent
 CREDIT = "91330212MA2GXK7Q0" + credit_check_char("91330212MA2GXK7Q0")
-PAGE_ONE = ["不符合报告", f"受审核方：宁波恒达精密机械有限公司", f"统一社会信用代码：{CREDIT}",
+PAGE_ONE = ["不符合报告", "受审核方：宁波恒达精密机械有限公司", f"统一社会信用代码：{CREDIT}",
             "审核准则：GB/T 19001-2016", "审核组长：王建国"]
 PAGE_TWO = ["证书编号：03410Q10286R0S", "审核日期：2023年5月10日至2023年5月12日",
             "专业代码：17.10.02；18.05.01", "不符合条款：8.5.1",
@@ -183,7 +183,7 @@ def test_cli_shows_ocr_progress_and_counts_ocr_pages(mixed: Path, tmp_path: Path
     res = _cli(tmp_path / "home", "ingest", str(mixed), "--json", "--progress", "--workers", "2")
     assert res.returncode == 0, res.stderr
     assert json.loads(res.stdout)["ocr_pages"] == 1
-    assert "OCR 1/1 pages" in res.stderr
+    assert "OCR 1/1 页" in res.stderr
     assert (tmp_path / "home" / "ocr-cache.db").exists()
 
 

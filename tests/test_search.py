@@ -13,6 +13,7 @@ import threading
 from pathlib import Path
 
 import pytest
+from pdfmaker import make_pdf
 
 from archive.catalog import Catalog
 from archive.identifiers import cert_lookup_key
@@ -21,7 +22,6 @@ from archive.text import normalise
 from indexer import build
 from indexer.query import MAX_QUERY_CHARS, QueryError
 from indexer.search import SearchRequest, search, similar
-from pdfmaker import make_pdf
 
 
 @pytest.fixture(scope="module")
@@ -234,6 +234,23 @@ def test_paging_and_date_sort(env):
     assert dates == sorted(dates, reverse=True)
 
 
+def test_undated_documents_come_last_in_both_date_orders(env):
+    handle, catalog, docs = env
+    undated = {d.id for d in docs if not (d.audit_start or d.issue_date)}
+    assert undated and len(undated) < len(docs)
+    for sort in ("date", "date_asc"):
+        every = search(handle, catalog, SearchRequest(q="", filters={"field": None}, per_page=100, sort=sort))
+        ids = [h["id"] for h in every["hits"]]
+        if every["total"] > 100:
+            every = search(handle, catalog, SearchRequest(q="", per_page=100, sort=sort,
+                                                          page=-(-every["total"] // 100)))
+            ids = [h["id"] for h in every["hits"]]
+        flags = [i in undated for i in ids]
+        assert flags == sorted(flags), sort          # dated first, then the undated
+        dates = [h["audit_start"] or h["issue_date"] for h in every["hits"] if h["id"] not in undated]
+        assert dates == sorted(dates, reverse=sort == "date")
+
+
 MATCH_QUERIES = ["审核", "纠正措施 记录", "审核报告", "不符合 OR 观察项", "审核 NOT 记录",
                  "(记录 OR 文件) NOT 培训", '"审核组长"', '"纠正措施" 记录', "质量管理体系", "QMS 审核",
                  # an AND inside an OR (a word the analyzer splits, a bracket, a NOT): its words
@@ -318,20 +335,25 @@ def test_similar_documents(env):
 
 
 @pytest.mark.parametrize("q,filters,message", [
-    ('"管理评审', {}, "quote"),
-    ("(管理评审", {}, "brackets"),
-    ("管理评审 OR", {}, "AND, OR and NOT"),
-    ("code:17.1x", {}, "specialty code"),
-    ("管理评审 code:", {}, "code: needs a value"),
-    ("stage: 管理评审", {}, "unknown audit stage"),
-    ('code:"" 审核', {}, "code: needs a value"),
-    ("", {"year": "20x3"}, "year"),
-    ("", {"stage": "第五阶段"}, "stage"),
-    ("", {"field": "XYZ"}, "field"),
-    ("", {"date": "2023-13-01..2023-12-31"}, "date"),
-    ("", {"date": "2023-06-01..2023-01-01"}, "backwards"),
-    ("审" * (MAX_QUERY_CHARS + 1), {}, "limit"),
-    ('"管理评审 内部审核"~3', {}, "not supported"),
+    ('"管理评审', {}, "缺少右引号"),
+    ("(管理评审", {}, "括号不成对"),
+    ("管理评审 OR", {}, "AND、OR 和 NOT"),
+    ("code:17.1x", {}, "专业代码的格式"),
+    ("管理评审 code:", {}, "code: 需要一个值"),
+    ("stage: 管理评审", {}, "没有审核阶段"),
+    ('code:"" 审核', {}, "code: 需要一个值"),
+    ("", {"year": "20x3"}, "年份"),
+    ("", {"stage": "第五阶段"}, "审核阶段"),
+    ("", {"field": "XYZ"}, "认证领域"),
+    ("", {"date": "2023-13-01..2023-12-31"}, "日期"),
+    ("", {"date": "2023-06-01..2023-01-01"}, "起止颠倒"),
+    ("审" * (MAX_QUERY_CHARS + 1), {}, "超过上限"),
+    ('"管理评审 内部审核"~3', {}, "不支持"),
+    ('"管理 评审"~3', {}, "不支持"),           # segmented into one word: refused all the same
+    ('"管理评审"~2 审核', {}, "不支持"),
+    ("", {"code": "99.99"}, "没有专业代码 99.99"),
+    ("code:17.99.01 审核", {}, "没有专业代码"),
+    ("foo:bar 审核", {}, "没有名为 foo 的筛选条件"),
 ])
 def test_bad_queries_are_clear_errors(env, q, filters, message):
     handle, catalog, _ = env
@@ -363,6 +385,15 @@ def test_filters_with_a_blank_after_the_colon_and_filters_inside_quotes(env):
     assert parser.parse("审核 code： 17.10").applied == {"code": ["17.10"]}        # full-width colon
     quoted = parser.parse('"审核 code: 17.10"')
     assert quoted.applied == {} and quoted.text == '"审核 code: 17.10"'
+
+
+def test_field_letters_before_codes_are_text_not_filters(env):
+    from indexer.search import parser_for
+
+    handle, _, _ = env
+    parser = parser_for(handle)
+    for q in ("QMS:17.10.02", "Q:17.10.02 E:17.10.02", "GB/T 19001:2016", '"foo:bar"', "http://example"):
+        assert parser.parse(q).applied == {}, q
 
 
 def test_bad_paging_is_an_error(env):
@@ -568,9 +599,9 @@ def test_cli_search_json_and_check(small):
     assert {"total", "page", "per_page", "query_ms", "hits", "facets"} <= set(data)
     assert data["total"] == 1 and data["hits"][0]["org"]["name"] == "杭州西湖电子有限公司"
     bad = subprocess.run(cli + ["search", "--code", "x1"], capture_output=True, text=True, cwd=root)
-    assert bad.returncode == 2 and "specialty code" in bad.stderr
+    assert bad.returncode == 2 and "专业代码的格式" in bad.stderr
     ok = subprocess.run(cli + ["check"], capture_output=True, text=True, cwd=root)
-    assert ok.returncode == 0 and "consistent" in ok.stdout
+    assert ok.returncode == 0 and "一致" in ok.stdout
 
 
 def test_bulk_build_in_two_processes(small, monkeypatch):
@@ -585,7 +616,7 @@ def test_bulk_build_in_two_processes(small, monkeypatch):
 
 
 def test_segment_files_are_read_in_place_as_bytesio_would_read_them():
-    """Whoosh's BufferFile copied each segment file into memory (BytesIO); `indexer.nocopy`
+    """Whoosh's BufferFile copied each segment file into memory (BytesIO); `whoosh_ext.nocopy`
     reads the buffer in place and must read exactly what BytesIO reads."""
     import io
     import pickle
@@ -593,8 +624,10 @@ def test_segment_files_are_read_in_place_as_bytesio_would_read_them():
 
     from whoosh.filedb.structfile import BufferFile
 
-    from indexer.nocopy import MemoryFile
+    from indexer import whoosh_ext
+    from indexer.whoosh_ext.nocopy import MemoryFile
 
+    assert whoosh_ext.install()
     data = b"".join(pickle.dumps((i, "审核" * i, [i] * (i % 7)), 2) + b"\nline %d\n" % i for i in range(200))
     f = BufferFile(memoryview(data))
     assert isinstance(f.file, MemoryFile)

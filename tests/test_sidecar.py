@@ -1,7 +1,7 @@
-"""Posting sidecars (`indexer.sidecar`): each segment's `.apo` must hold exactly the postings
+"""Posting sidecars (`indexer.whoosh_ext.sidecar`): each segment's `.apo` must hold exactly the postings
 Whoosh holds (ids, weights) for segments written by a bulk build, by uploads and by merges, and
 searches must give the same answers with and without them; the word pairs, kept there only
-(`indexer.pairpostings`), must be exactly the analyzer's; a segment without a usable sidecar is
+(`indexer.whoosh_ext.pairpostings`), must be exactly the analyzer's; a segment without a usable sidecar is
 read through Whoosh."""
 from __future__ import annotations
 
@@ -10,15 +10,16 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from pdfmaker import make_pdf
 from whoosh import query as wq
 
 from archive.catalog import Catalog
 from archive.ingest import Ingestor
-from indexer import build, matchsets, pairpostings, sidecar
+from indexer import build, matchsets
 from indexer.matchsets import docnums, for_searcher
 from indexer.schema import PackedPositions, to_record
 from indexer.search import SearchRequest, search
-from pdfmaker import make_pdf
+from indexer.whoosh_ext import pairpostings, reading, sidecar
 
 QUERIES = ["审核", "管理评审", "不符合 报告", "审核 NOT 计划", '"数控车床的点检"', '"管理评审按计划实施"',
            "code:17", "受审核方 OR 首次会议"]
@@ -45,7 +46,7 @@ def assert_sidecars_hold_whooshs_postings(handle: build.IndexHandle, sample: int
                 assert np.array_equal(found[0], ids) and np.array_equal(found[1].astype(np.float64), weights)
                 if isinstance(searcher.schema[fieldname].format, PackedPositions):
                     docs, positions = matchsets._all_positions(
-                        matchsets._raw_postings(reader, fieldname, btext), True)
+                        reading.raw_postings(reader, fieldname, btext), True)
                     got = matchsets._sidecar_positions(found, everyone, 0)
                     assert np.array_equal(got[0], docs) and np.array_equal(got[1], positions)
                 else:

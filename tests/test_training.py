@@ -6,11 +6,9 @@ from __future__ import annotations
 import io
 import json
 from collections import Counter
-from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-
 from test_api import call, conforms
 from test_webui import login
 
@@ -235,7 +233,7 @@ def test_cli_export(sample_home, busiest, tmp_path):
     out = tmp_path / "p.xlsx"
     r = runner.invoke(main, ["--home", home, "export", "training", "--code", busiest, "--out", str(out), "--json"])
     assert r.exit_code == 0, r.output
-    assert json.loads(r.output)["format"] == "xlsx" and out.exists()
+    assert json.loads(r.stdout)["format"] == "xlsx" and out.exists()
     r = runner.invoke(main, ["--home", home, "export", "training", "--code", "98.76", "--out", str(tmp_path / "x.docx")])
     assert r.exit_code == 1 and "98.76" in r.output and not (tmp_path / "x.docx").exists()
     r = runner.invoke(main, ["--home", home, "export", "training", "--field", "NOPE", "--out", str(tmp_path / "y.md")])
@@ -296,3 +294,104 @@ def test_page_button_and_download(live_server, busiest):
     login(viewer, "viewer", live_server.passwords["viewer"])
     assert viewer.get(f"/export/training?code={busiest}&format=md").status_code == 403
     assert "下载培训资料" not in viewer.get(f"/scope/{busiest}").get_data(as_text=True)
+
+
+# -- issue 22, item 6 ---------------------------------------------------------------------------------
+
+def test_the_counterpart_sentence_says_when_the_other_table_has_no_such_code():
+    from archive.mining.training import code_subject
+
+    middle = "".join(code_subject("31.04", "2020", [])["description"])
+    assert "旧版代码表中没有 31.04" in middle and "31.04「—」" not in middle
+    assert "31.04.01" in middle                         # what the old table has under that number
+    minor = "".join(code_subject("17.13.00", "2020", [])["description"])
+    assert "旧版代码表中没有 17.13.00" in minor
+    same = "".join(code_subject("17.10.02", "2020", [])["description"])
+    assert "旧版代码表中同号 17.10.02「一般机械加工」含义相同" in same
+    other = "".join(code_subject("03.04.01", "2020", [])["description"])
+    assert "同号 03.04.01「原料油及原料脂肪的生产」含义不同" in other
+
+
+def test_citations_count_one_standard_once_and_join_wrapped_titles():
+    from archive.mining.training import citations
+
+    texts = {
+        "d1": [("适用的法律法规和标准：GB 50300-2013《建筑工程施工质量验收统一标准》；《中华人民共和国环\n境影响评价法》；"
+                "GB/T 19001-2016/ISO 9001:2015")],
+        "d2": ["GB 50300 -2013 《建筑工程施工质量验收 统一标准》；《中华人民共和国环 境影响评价法》；GB/T19001—2016"],
+        "d3": ["GB50300-2013；GB/T 19001 -2016；ＧＢ／Ｔ　１９００１－２０１６；ISO 9001: 2015；GB/T 2828.1-2012"],
+    }
+    laws = {e["name"]: e["documents"] for e in citations(texts)}
+    assert [n for n in laws if "50300" in n] == ["GB 50300-2013《建筑工程施工质量验收统一标准》"]
+    assert laws["GB 50300-2013《建筑工程施工质量验收统一标准》"] == 3
+    assert [n for n in laws if "19001" in n] == ["GB/T 19001-2016"] and laws["GB/T 19001-2016"] == 3
+    assert laws["ISO 9001:2015"] == 2 and laws["GB/T 2828.1-2012"] == 1
+    assert laws["《中华人民共和国环境影响评价法》"] == 2
+    assert not [n for n in laws if "《" in n and " " in n.split("《", 1)[1]]
+
+
+FIELD_PAGE = """九、关键控制点
+（1）焊接参数控制：控制有效
+（2）有限空间作业审批：控制有效
+（3）废切削液收集处置：控制有效
+十、适用的法律法规和标准
+《中华人民共和国产品质量法》；《中华人民共和国环境保护法》；《中华人民共和国职业病防治法》；
+GB 8978-1996《污水综合排放标准》；GBZ 2.1-2019《工作场所有害因素职业接触限值》。
+十一、审核记录
+Q 8.5.1 查生产和服务提供的控制的实施情况 查焊接记录，符合要求。
+S 8.1.2 查消除危险源和降低职业健康安全风险的实施情况 查有限空间作业审批单，符合要求。
+E 6.1.2 查环境因素的实施情况 查环境因素识别评价表，符合要求。"""
+
+
+@pytest.fixture(scope="module")
+def joint_catalog(sample_home, tmp_path_factory):
+    """A copy of the sample whose joint QMS+EMS+OHSMS audit reports carry one more page: a key
+    control point, a law, a standard and a checklist line of each of the three fields."""
+    from mining_support import copy_catalog
+
+    catalog = copy_catalog(sample_home[1], tmp_path_factory.mktemp("joint") / "catalog.db")
+    joint = [i for i, f in catalog.db.execute("select id, fields from documents where doc_type = 'audit_report'")
+             if {"QMS", "EMS", "OHSMS"} <= set(json.loads(f or "[]"))]
+    assert joint
+    with catalog.db.conn:
+        for doc_id in joint:
+            (last,) = catalog.db.execute("select max(number) from pages where doc_id = ?", [doc_id]).fetchone()
+            catalog.db.execute("insert into pages (doc_id, number, text, has_text, has_images) values (?, ?, ?, 1, 0)",
+                               [doc_id, last + 1, FIELD_PAGE])
+    yield catalog
+    catalog.close()
+
+
+@pytest.mark.parametrize("field, own, others", [
+    ("OHSMS", ("有限空间作业审批", "职业病防治法", "GBZ 2.1-2019", "消除危险源和降低职业健康安全风险"),
+     ("焊接参数控制", "废切削液收集处置", "产品质量法", "环境保护法", "GB 8978", "生产和服务提供的控制", "环境因素",
+      "GB/T 19001", "ISO 9001", "GB/T 24001", "ISO 14001")),
+    ("EMS", ("废切削液收集处置", "环境保护法", "GB 8978-1996", "环境因素"),
+     ("焊接参数控制", "有限空间作业审批", "产品质量法", "职业病防治法", "GBZ 2.1", "消除危险源", "生产和服务提供的控制",
+      "GB/T 19001", "GB/T 45001", "GB/T 28001")),
+    ("QMS", ("焊接参数控制", "产品质量法", "生产和服务提供的控制"),
+     ("有限空间作业审批", "废切削液收集处置", "职业病防治法", "环境保护法", "GB 8978", "GBZ 2.1", "消除危险源",
+      "环境因素", "GB/T 24001", "GB/T 45001")),
+])
+def test_a_field_pack_takes_from_joint_audits_only_what_belongs_to_the_field(joint_catalog, field, own, others):
+    from archive.mining.training import build_pack
+
+    pack = build_pack(joint_catalog, field=field)
+    kcps = [k["point"] for k in pack["key_control_points"]]
+    points = [p["point"] for p in pack["audit_points"]]
+    laws = [x["name"] for x in pack["laws"]]
+    in_cases = [k for c in pack["cases"] for k in c["key_control_points"]]
+    found = kcps + points + laws
+    assert [w for w in own if not any(w in x for x in found)] == []
+    assert [(w, x) for w in others for x in found + in_cases if w in x] == []
+
+
+def test_a_code_pack_keeps_every_fields_material(joint_catalog):
+    from archive.mining.cases import build_cases
+    from archive.mining.training import build_pack
+
+    case = next(c for c in build_cases(joint_catalog) if {"QMS", "EMS", "OHSMS"} <= set(c.fields)
+                and c.codes and c.code_table in ("2020", "legacy"))
+    pack = build_pack(joint_catalog, code=case.codes[0], version=case.code_table)
+    kcps = [k["point"] for k in pack["key_control_points"]]
+    assert {"焊接参数控制", "有限空间作业审批", "废切削液收集处置"} <= set(kcps)

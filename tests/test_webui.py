@@ -4,7 +4,6 @@ from __future__ import annotations
 import re
 
 import pytest
-
 from conftest import HOSTILE_TEXT
 
 
@@ -179,11 +178,11 @@ def test_admin_manages_users_and_reads_the_access_log(live_server, client):
     token = csrf(admin, "/admin/users")
     response = admin.post("/admin/users", data={"action": "add", "name": "新审核员", "role": "viewer",
                                                 "password": "a-long-password", "csrf_token": token})
-    assert response.status_code == 303 and "message" in response.headers["Location"]
+    assert response.status_code == 303 and response.headers["Location"] == "/admin/users"   # flashed
     assert "新审核员" in text(admin.get("/admin/users"))
     weak = admin.post("/admin/users", data={"action": "add", "name": "weak", "role": "viewer",
                                             "password": "short", "csrf_token": token})
-    assert "error" in weak.headers["Location"]
+    assert weak.status_code == 303 and "密码至少需要 10 个字符" in text(admin.get("/admin/users"))
     newcomer = live_server.app.test_client()
     login(newcomer, "新审核员", "a-long-password")
     client.get("/?q=管理评审")
@@ -225,17 +224,21 @@ def test_scope_code_page_shows_the_codes_profile(client):
 def test_matching_page_and_weights(live_server, client):
     page = text(client.get("/matching"))
     assert "X = Σ" in page and "P = k·X / Y" in page and 'data-code="' in page
+    assert "充分性 X" in page and "难度 Y" in page and "匹配度 P" in page and "匹配度（P）" in page
     assert "保存权重" not in page                            # only an admin sets weights
     assert client.post("/matching", data={"csrf_token": csrf(client, "/matching"), "threshold": "0.9"}).status_code == 403
     admin = live_server.app.test_client()
     login(admin, "admin", live_server.passwords["admin"])
     token = csrf(admin, "/matching")
     ok = admin.post("/matching", data={"csrf_token": token, "threshold": "5", "policy": "17.10.02 = 0.5"})
-    assert ok.status_code == 303 and "message" in ok.headers["Location"]
+    assert ok.status_code == 303 and "message" not in ok.headers["Location"]    # flashed, not in the URL
     flagged = text(admin.get("/matching?flagged=1"))
     assert "低于阈值 5.0" in flagged or "低于阈值 5" in flagged
+    assert "权重已保存" in flagged
     bad = admin.post("/matching", data={"csrf_token": token, "policy": "17.10.02 = 3"})
-    assert "error" in bad.headers["Location"]                  # policy lies within 0–1
+    assert bad.status_code == 303 and "error" not in bad.headers["Location"]   # policy lies within 0–1
+    assert "权重有误" in text(admin.get("/matching"))
+    assert "伪造" not in text(admin.get("/matching?message=伪造的消息&error=伪造"))
     admin.post("/matching", data={"csrf_token": token, "threshold": "0.8", "policy": ""})
 
 

@@ -12,15 +12,25 @@ from typing import Any
 from flask import Blueprint, Response, g, jsonify, request, send_file, url_for
 
 from archive import stats
+from archive.messages import message
 from archive.pdf import PdfError
-from archive.uploads import UploadError, find_upload, store_upload, upload_status
+from archive.uploads import (
+    TOO_LARGE_MESSAGE,
+    UploadError,
+    find_upload,
+    refuse_announced_length,
+    request_limit,
+    store_upload,
+    upload_status,
+)
 from indexer.highlight import matched_spans
 from indexer.search import search, similar
 
 from .app import state
 from .auth import audit, requires
 from .openapi import openapi_document
-from .requests import ApiError, document_or_404, original_path, page_number, search_request
+from .requests import ApiError, document_or_404, download_name, original_path, page_number, search_request
+from .rights import may_read_content, shown_document, shown_hits, shown_search
 
 bp = Blueprint("api", __name__)
 PUBLIC = {"api.openapi"}
@@ -41,11 +51,10 @@ def _authenticate() -> Response | None:
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
-        return error(401, "unauthorized", "an API token is needed: Authorization: Bearer <token> "
-                                          "(auditarchive tokens create NAME)")
+        return error(401, "unauthorized", message("api.token_needed"))
     user = state().accounts().token_user(token.strip())
     if user is None:
-        return error(401, "unauthorized", "the API token is not valid, was revoked, or its user is disabled")
+        return error(401, "unauthorized", message("api.token_invalid"))
     g.user = user
     return None
 
@@ -60,14 +69,15 @@ def openapi() -> Response:
 def api_search() -> Response:
     st = state()
     audit("search", request.args.get("q", ""), "api " + "&".join(f"{k}={v}" for k, v in request.args.items() if k != "q"))
-    return jsonify(search(st.index(), st.catalog(), search_request(request.args)))
+    result = search(st.index(), st.catalog(), search_request(request.args, content=may_read_content()))
+    return jsonify(shown_search(result))
 
 
 @bp.get("/documents/<doc_id>")
 @requires("read_metadata")
 def document(doc_id: str) -> Response:
     audit("view", doc_id, "api")
-    return jsonify(document_or_404(state().catalog(), doc_id).to_dict())
+    return jsonify(shown_document(document_or_404(state().catalog(), doc_id)))
 
 
 @bp.get("/documents/<doc_id>/pages/<n>")
@@ -78,15 +88,15 @@ def page(doc_id: str, n: str) -> Response:
     number = page_number(n, doc.pages)
     if request.args.get("format", "json") == "png":
         try:
-            png = st.renderer.png(original_path(doc), number, scale=_scale(request.args.get("scale")))
+            png = st.renderer.png(original_path(st.catalog(), doc), number, scale=_scale(request.args.get("scale")))
         except PdfError as exc:
-            raise ApiError(422, "unrenderable", f"the page cannot be rendered: {exc}") from None
-        return send_file(io.BytesIO(png), mimetype="image/png", max_age=3600)
+            raise ApiError(422, "unrenderable", message("document.unrenderable", detail=exc)) from None
+        return send_file(io.BytesIO(png), mimetype="image/png", max_age=0)
     if request.args.get("format", "json") != "json":
-        raise ApiError(400, "bad_request", "format is json or png")
+        raise ApiError(400, "bad_request", message("request.page_format"))
     row = next((p for p in st.catalog().pages(doc.id) if p["number"] == number), None)
     if row is None:
-        raise ApiError(404, "not_found", f"page {number} of {doc.id} has no text record")
+        raise ApiError(404, "not_found", message("document.no_page_text", doc_id=doc.id, number=number))
     out: dict[str, Any] = {"document_id": doc.id, "number": number, "text": row["text"] or "",
                            "has_text": bool(row["has_text"]), "ocr": bool(row.get("ocr")),
                            "ocr_confidence": row.get("ocr_confidence"), "ocr_rotation": row.get("ocr_rotation"),
@@ -104,9 +114,9 @@ def _scale(raw: str | None) -> float:
     try:
         value = float(raw) if raw else 1.5
     except ValueError:
-        raise ApiError(400, "bad_request", "scale is a number between 0.5 and 3") from None
+        raise ApiError(400, "bad_request", message("request.scale")) from None
     if not 0.5 <= value <= 3:
-        raise ApiError(400, "bad_request", "scale is a number between 0.5 and 3")
+        raise ApiError(400, "bad_request", message("request.scale"))
     return value
 
 
@@ -118,8 +128,8 @@ def api_similar(doc_id: str) -> Response:
     try:
         hits = similar(st.index(), st.catalog(), doc.id, top=10)
     except KeyError:
-        raise ApiError(404, "not_indexed", f"document {doc.id} is not in the search index yet") from None
-    return jsonify({"document_id": doc.id, "hits": hits})
+        raise ApiError(404, "not_indexed", message("document.not_indexed", doc_id=doc.id)) from None
+    return jsonify({"document_id": doc.id, "hits": shown_hits(hits)})
 
 
 @bp.get("/documents/<doc_id>/file")
@@ -127,17 +137,26 @@ def api_similar(doc_id: str) -> Response:
 def file(doc_id: str) -> Response:
     doc = document_or_404(state().catalog(), doc_id)
     audit("download", doc.id, "api " + doc.filename)
-    return send_file(original_path(doc), mimetype="application/pdf", as_attachment=True,
-                     download_name=doc.filename, max_age=0)
+    return send_file(original_path(state().catalog(), doc), mimetype="application/pdf", as_attachment=True,
+                     download_name=download_name(doc.filename), max_age=0)
 
 
 @bp.post("/documents")
 @requires("upload")
 def upload() -> tuple[Response, int]:
+    from werkzeug.exceptions import RequestEntityTooLarge
+
     st = state()
-    files = request.files.getlist("file")
+    # Over the limit: refused by its Content-Length before a byte is read, or cut at the limit
+    # while a body without a length is parsed (werkzeug stops at request.max_content_length).
+    request.max_content_length = request_limit(request.max_content_length)
+    try:
+        refuse_announced_length(request.content_length, request.max_content_length)
+        files = request.files.getlist("file")
+    except (UploadError, RequestEntityTooLarge):
+        raise ApiError(413, "too_large", TOO_LARGE_MESSAGE) from None
     if not files:
-        raise ApiError(400, "bad_request", "send the PDF(s) as multipart/form-data in the field 'file'")
+        raise ApiError(400, "bad_request", message("upload.no_file"))
     items: list[dict[str, Any]] = []
     for item in files:
         try:
@@ -165,7 +184,7 @@ def upload_state(sha256: str) -> Response:
     st = state()
     path = find_upload(st.home.files_dir, sha256)
     if path is None:
-        raise ApiError(404, "not_found", f"no upload with content hash {sha256}")
+        raise ApiError(404, "not_found", message("upload.not_found", sha256=sha256))
     return jsonify(upload_status(st.catalog(), path))
 
 

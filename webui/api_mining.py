@@ -5,6 +5,7 @@ import re
 
 from flask import Response, jsonify, request
 
+from archive.messages import message
 from archive.mining.cases import find_cases, get_case
 from archive.mining.matching import load_weights, matching_report
 from archive.mining.percode import code_profile
@@ -15,7 +16,9 @@ from indexer.related import similar_cases
 from .api import bp
 from .app import state
 from .auth import audit, requires
-from .requests import ApiError
+from .labels import TABLE_NAMES
+from .requests import ApiError, json_body
+from .rights import shown_case_summary, shown_profile
 
 MAX_TEXT = 2000
 
@@ -25,7 +28,7 @@ MAX_TEXT = 2000
 def api_cases() -> Response:
     q = request.args.get("q", "").strip()
     if not q:
-        raise ApiError(400, "bad_request", "q is an organisation name, credit code, certificate number or case id")
+        raise ApiError(400, "bad_request", message("case.query_needed"))
     cases = find_cases(state().catalog(), q)
     return jsonify({"query": q, "cases": [{k: v for k, v in c.to_dict().items() if k != "audits"}
                                           | {"audits": [{"stage": a.stage, "start": a.start, "end": a.end,
@@ -40,9 +43,9 @@ def api_case(case_id: str) -> Response:
     audit("view_case", case_id, "api")
     case = get_case(st.catalog(), case_id) if re.fullmatch(r"[0-9a-f]{8}-[A-Za-z+]+-\d+", case_id) else None
     if case is None:
-        raise ApiError(404, "not_found", f"no case {case_id}")
-    return jsonify(case_summary(st.catalog(), case,
-                                similar=lambda c: similar_cases(st.index(), st.catalog(), c.to_dict())))
+        raise ApiError(404, "not_found", message("case.not_found", case_id=case_id))
+    return jsonify(shown_case_summary(case_summary(
+        st.catalog(), case, similar=lambda c: similar_cases(st.index(), st.catalog(), c.to_dict()))))
 
 
 @bp.get("/scopes/<code>")
@@ -50,10 +53,10 @@ def api_case(case_id: str) -> Response:
 def api_scope(code: str) -> Response:
     table = request.args.get("table")
     if table not in (None, "2020", "legacy"):
-        raise ApiError(400, "bad_request", "table is 2020 or legacy")
+        raise ApiError(400, "bad_request", message("code.bad_table"))
     info = lookup_code(code, table) if re.fullmatch(r"\d{2}(\.\d{2}){0,2}", code) else None
     if info is None:
-        raise ApiError(404, "not_found", f"{code} is not a code of the {'table' if not table else table + ' table'}")
+        raise ApiError(404, "not_found", message("code.not_in_table", code=code, table=TABLE_NAMES.get(table or "", "")))
     return jsonify(info)
 
 
@@ -63,7 +66,7 @@ def api_scopes() -> Response:
     st = state()
     q = request.args.get("q", "").strip()
     if not q or len(q) > MAX_TEXT:
-        raise ApiError(400, "bad_request", f"q is a code, words or a scope text of 1 to {MAX_TEXT} characters")
+        raise ApiError(400, "bad_request", message("scope.query", max=MAX_TEXT))
     return jsonify(scope_query(q, st.catalog(), st.home.models_dir))
 
 
@@ -71,13 +74,13 @@ def api_scopes() -> Response:
 @requires("search")
 def api_suggest() -> Response:
     st = state()
-    body = request.get_json(silent=True)
+    body = json_body(request)
     text = body.get("text") if isinstance(body, dict) else None
     if not isinstance(text, str) or not text.strip() or len(text) > MAX_TEXT:
-        raise ApiError(400, "bad_request", f'send {{"text": "认证范围表述"}} (1 to {MAX_TEXT} characters) as JSON')
+        raise ApiError(400, "bad_request", message("scope.suggest_body", max=MAX_TEXT))
     limit = body.get("limit", 5)
     if not isinstance(limit, int) or not 1 <= limit <= 50:
-        raise ApiError(400, "bad_request", "limit is a whole number from 1 to 50")
+        raise ApiError(400, "bad_request", message("scope.suggest_limit"))
     return jsonify({"text": text, "matches": suggest_codes(text, st.catalog(), st.home.models_dir, limit)})
 
 
@@ -86,10 +89,11 @@ def api_suggest() -> Response:
 def api_code_profile(code: str) -> Response:
     table = request.args.get("table") or "2020"
     if table not in ("2020", "legacy") or not re.fullmatch(r"\d{2}(\.\d{2}){0,2}", code):
-        raise ApiError(404, "not_found", f"{code} is not a code (17, 17.10 or 17.10.02; table 2020 or legacy)")
+        raise ApiError(404, "not_found", message("code.bad", code=code) if table in ("2020", "legacy")
+                       else message("code.bad_table"))
     if lookup_code(code, table) is None:
-        raise ApiError(404, "not_found", f"{code} is not in the {table} table")
-    return jsonify(code_profile(state().catalog(), code, table))
+        raise ApiError(404, "not_found", message("code.not_in_table", code=code, table=TABLE_NAMES[table]))
+    return jsonify(shown_profile(code_profile(state().catalog(), code, table)))
 
 
 @bp.get("/matching")
@@ -98,7 +102,7 @@ def api_matching() -> Response:
     st = state()
     codes = [c for c in request.args.getlist("code") if c]
     if any(not re.fullmatch(r"\d{2}(\.\d{2}){0,2}", c) for c in codes):
-        raise ApiError(400, "bad_request", "code is 17, 17.10 or 17.10.02 (repeat code= for several)")
+        raise ApiError(400, "bad_request", message("matching.bad_code"))
     return jsonify(matching_report(st.catalog(), load_weights(st.home.root), codes or None))
 
 

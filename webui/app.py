@@ -7,19 +7,21 @@ or was built by another version, and queues uploads left unprocessed by a previo
 from __future__ import annotations
 
 import logging
+import sqlite3
 import threading
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, current_app
+from flask import Flask, current_app, request
 
 from archive.accounts import Accounts
 from archive.catalog import Catalog
 from archive.home import Home
+from archive.messages import MESSAGES, message
 from archive.pagerender import Renderer
-from archive.uploads import MAX_UPLOAD_BYTES
+from archive.uploads import MAX_REQUEST_BYTES
 from indexer import build
-from indexer.pipeline import repair_interrupted
+from indexer.pipeline import repair_interrupted, watch_interrupted
 
 from .auth import csrf, init_auth
 from .jobs import IngestQueue
@@ -31,20 +33,22 @@ log = logging.getLogger(__name__)
 class AppState:
     """What every request needs, opened once per process (connections once per thread)."""
 
-    def __init__(self, home: Home, start_queue: bool = True):
+    def __init__(self, home: Home, start_queue: bool = True, reconcile_seconds: float = 5.0):
         self.home = home
         self._local = threading.local()
         self._lock = threading.Lock()
         self._handle: build.IndexHandle | None = None
         catalog = self.catalog()            # creates an empty catalogue in a new home
-        if not build.index_exists(home.index_dir):
-            log.info("building the search index from the catalogue at %s", home.catalog_path)
-            build.reindex(catalog, home.index_dir)
+        build.ensure_index(catalog, home.index_dir)
         repair_interrupted(catalog, home.index_dir)     # an ingest killed before it indexed
         self.uploads = IngestQueue(home)
         self.renderer = Renderer()
         if start_queue:
             self.uploads.resume_pending(catalog)
+        self.stop = threading.Event()
+        if reconcile_seconds:
+            threading.Thread(target=watch_interrupted, name="index-reconciler", daemon=True,
+                             args=(home.catalog_path, home.index_dir, self.stop, reconcile_seconds)).start()
 
     def catalog(self) -> Catalog:
         """This thread's connection to the catalogue (sqlite connections are not shared)."""
@@ -66,9 +70,7 @@ class AppState:
             # Checked once per process, not per request: a writer committing meanwhile replaces
             # the index's table of contents, and reading it mid-swap raised FileNotFoundError.
             if self._handle is None:
-                if not build.index_exists(self.home.index_dir):
-                    build.reindex(self.catalog(), self.home.index_dir)
-                self._handle = build.open_index(self.home.index_dir)
+                self._handle = build.ensure_index(self.catalog(), self.home.index_dir)
             return self._handle
 
 
@@ -80,16 +82,18 @@ def create_app(home: str | Path | None = None, config: dict[str, Any] | None = N
     """The web app over the data home `home` (`--home`, $AUDITARCHIVE_HOME, ./auditarchive-data)."""
     app = Flask(__name__)
     app.config.update(
-        MAX_CONTENT_LENGTH=MAX_UPLOAD_BYTES * 4 + 1024 * 1024,   # a few PDFs a request
+        MAX_CONTENT_LENGTH=MAX_REQUEST_BYTES,      # one request: 100 MB of files and their framing
         JSON_AS_ASCII=False,
         TEMPLATES_AUTO_RELOAD=False,
         START_UPLOAD_QUEUE=True,
+        RECONCILE_SECONDS=5.0,        # how often to look for an ingest that died before indexing
     )
     app.config.update(config or {})
     app.json.ensure_ascii = False
     app.json.sort_keys = False
     located = Home.locate(home)
-    app.extensions["auditarchive"] = AppState(located, app.config["START_UPLOAD_QUEUE"])
+    app.extensions["auditarchive"] = AppState(located, app.config["START_UPLOAD_QUEUE"],
+                                                  app.config["RECONCILE_SECONDS"])
     init_auth(app, located.root)
     app.jinja_env.filters.update(FILTERS)
     app.jinja_env.globals.update(GLOBALS)
@@ -112,16 +116,31 @@ def create_app(home: str | Path | None = None, config: dict[str, Any] | None = N
             "Content-Security-Policy",
             "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
             "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'")
+        if request.endpoint != "static":
+            # Everything but the styles and the script is private to the user who asked (page
+            # images and originals included): no shared cache may keep it, no browser store it.
+            response.headers["Cache-Control"] = "private, no-store"
+            response.headers.pop("Expires", None)
+            response.vary.update(("Cookie", "Authorization"))
         return response
 
     return app
 
 
-_TITLES = {400: "请求有误", 401: "需要登录", 403: "无权访问", 429: "尝试次数过多", 404: "找不到", 405: "不支持的请求方法",
-           413: "文件过大", 422: "无法处理", 500: "服务器内部错误"}
+_API_HTTP = {403: "api.forbidden", 404: "api.not_found"}      # the API's own wording for these
 
-_PAGE_MESSAGES = {403: "当前账号的角色无权执行此操作；如需权限请联系管理员。", 404: "找不到这个页面或文件。",
-                  405: "不支持这种请求方式。", 413: "上传的内容过大（单个文件不超过 100 MB）。"}
+
+def _title(status: int) -> str:
+    """The heading of an error page (请求有误, 找不到 …)."""
+    return message(f"title.{status}" if f"title.{status}" in MESSAGES else "title.other")
+
+
+def _http_message(status: int, api: bool) -> str:
+    """What an HTTP error says (werkzeug's English description is never shown): the API's wording
+    for 403 and 404, the pages' otherwise, the status's title when neither has one."""
+    key = _API_HTTP.get(status) if api else None
+    key = key or (f"http.{status}" if f"http.{status}" in MESSAGES else None)
+    return message(key) if key else _title(status)
 
 
 def _register_errors(app: Flask) -> None:
@@ -135,13 +154,13 @@ def _register_errors(app: Flask) -> None:
 
     from .requests import ApiError
 
-    def respond(status: int, code: str, message: str):
+    def respond(status: int, code: str, text: str):
         if request.path.startswith("/api/"):
-            response = jsonify({"error": {"code": code, "message": message}})
+            response = jsonify({"error": {"code": code, "message": text}})
             response.status_code = status
             return response
-        return render_template("error.html", status=status, title=_TITLES.get(status, "出错了"),
-                               message=message), status
+        return render_template("error.html", status=status, title=_title(status),
+                               message=text), status
 
     @app.errorhandler(ApiError)
     def api_error(exc: ApiError):
@@ -153,23 +172,27 @@ def _register_errors(app: Flask) -> None:
 
     @app.errorhandler(IndexBusy)
     def busy(exc: IndexBusy):
-        return respond(503, "busy", "the index is being written by another process; try again shortly")
+        return respond(503, "busy", message("http.busy"))
 
     @app.errorhandler(CSRFError)
     def csrf_error(exc: CSRFError):
-        return respond(400, "csrf", "表单已过期或来源不明（CSRF 校验失败），请刷新页面后重试")
+        return respond(400, "csrf", message("http.csrf"))
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):
         code = (exc.name or "error").lower().replace(" ", "_")
-        message = exc.description or exc.name
-        if not request.path.startswith("/api/"):
-            message = _PAGE_MESSAGES.get(exc.code or 500, message)
-        elif exc.code == 403:
-            message = "the token's user lacks the permission this endpoint needs"
-        return respond(exc.code or 500, code, message)
+        return respond(exc.code or 500, code, _http_message(exc.code or 500, request.path.startswith("/api/")))
 
     @app.errorhandler(Exception)
     def unexpected(exc: Exception):
         log.exception("unhandled error on %s", request.path)
-        return respond(500, "internal", "an internal error occurred; it was logged")
+        return respond(500, "internal", message("http.internal"))
+
+    @app.errorhandler(OSError)
+    @app.errorhandler(sqlite3.OperationalError)
+    def write_failed(exc: Exception):
+        """A data home that turned read-only: what needs to write answers 503 (reads go on)."""
+        if not state().home.is_write_failure(exc):
+            return unexpected(exc)
+        log.warning("cannot write to the data home on %s: %s", request.path, exc)
+        return respond(503, "read_only", message("http.read_only"))

@@ -73,7 +73,13 @@ SCHEMAS: dict[str, Any] = {
     "SearchResult": {"type": "object",
                      "required": ["total", "page", "per_page", "query_ms", "hits", "facets", "sort", "query"],
                      "properties": {
-                         "total": {"type": "integer", "minimum": 0}, "page": {"type": "integer", "minimum": 1},
+                         "total": {"type": "integer", "minimum": 0,
+                                   "description": "documents holding every word (filters applied)"},
+                         "partial_total": {"type": "integer", "minimum": 0,
+                                           "description": "documents holding only some of the words; "
+                                                          "page 1 lists some of them after the full matches"},
+                         "content_hidden": {"type": "boolean"},
+                         "page": {"type": "integer", "minimum": 1},
                          "per_page": {"type": "integer", "minimum": 1}, "query_ms": {"type": "number"},
                          "sort": {"enum": ["relevance", "date", "date_asc"]},
                          "query": {"type": "object", "required": ["text", "filters"],
@@ -117,7 +123,7 @@ SCHEMAS: dict[str, Any] = {
         "by_year": {"type": "array", "items": {"type": "object", "required": ["year", "documents"]}},
         "by_field_year": {"type": "object", "required": ["years", "fields", "totals"]},
         "findings_by_clause": {"type": "array", "items": {
-            "type": "object", "required": ["clause", "findings", "major", "fields"]}},
+            "type": "object", "required": ["clause", "field", "label", "findings", "major", "fields"]}},
         "busiest_codes": {"type": "array", "items": {
             "type": "object", "required": ["code", "name", "documents", "organisations"]}}}},
 }

@@ -9,21 +9,49 @@ import io
 import re
 from typing import Any
 
-from flask import Blueprint, Response, redirect, render_template, request, send_file, url_for
+from flask import (
+    Blueprint,
+    Response,
+    flash,
+    get_flashed_messages,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
 
 from archive import stats
+from archive.messages import message
 from archive.mining.percode import code_profile
 from archive.pdf import PdfError
-from archive.uploads import UploadError, store_upload, stored_files, upload_status
+from archive.uploads import (
+    TOO_LARGE_MESSAGE,
+    UploadError,
+    refuse_announced_length,
+    request_limit,
+    store_upload,
+    stored_files,
+    upload_status,
+)
 from indexer.highlight import marked_pages
 from indexer.query import QueryError
 from indexer.search import search, similar
 
 from .app import state
-from .auth import audit, current_user, load_session_user, requires
+from .auth import audit, csrf, current_user, load_session_user, requires
 from .facets import code_facet_tree, facet_lists
-from .labels import FAILURE_NAMES
-from .requests import FILTER_PARAMS, ApiError, document_or_404, original_path, page_number, search_request
+from .labels import TABLE_NAMES
+from .requests import (
+    FILTER_PARAMS,
+    ApiError,
+    document_or_404,
+    download_name,
+    original_path,
+    page_number,
+    search_request,
+)
+from .rights import may_read_content, shown_document, shown_hits, shown_profile, shown_search
 
 bp = Blueprint("pages", __name__)
 bp.before_request(load_session_user)
@@ -59,12 +87,12 @@ def search_page() -> str:
                                "result": None, "error": None}
     if not context["q"].strip() and not active:
         context["overview"] = stats.overview(st.catalog())
-        req = search_request({"sort": "date", "per_page": "10"})
-        context["recent"] = search(st.index(), st.catalog(), req)
+        req = search_request({"sort": "date", "per_page": "10"}, content=may_read_content())
+        context["recent"] = shown_search(search(st.index(), st.catalog(), req))
         return render_template("search.html", **context)
     audit("search", context["q"], " ".join(f"{k}:{v}" for k, v in active.items()))
     try:
-        result = search(st.index(), st.catalog(), search_request(args))
+        result = shown_search(search(st.index(), st.catalog(), search_request(args, content=may_read_content())))
     except QueryError as exc:
         context["error"] = str(exc)
         return render_template("search.html", **context), 400      # type: ignore[return-value]
@@ -100,9 +128,9 @@ def document_page(doc_id: str) -> str:
     except KeyError:
         alike = []
     hit_pages = [p.number for p in pages if p.matches]
-    open_page = int(target) if target.isdigit() else (hit_pages[0] if hit_pages else None)
-    return render_template("document.html", doc=doc, pages=pages, q=q, query_error=query_error,
-                           similar=alike, hit_pages=hit_pages, open_page=open_page,
+    open_page = int(target) if re.fullmatch(r"[0-9]{1,6}", target) else (hit_pages[0] if hit_pages else None)
+    return render_template("document.html", doc=shown_document(doc), pages=pages, q=q, query_error=query_error,
+                           similar=shown_hits(alike), hit_pages=hit_pages, open_page=open_page,
                            original_exists=_exists(doc.path), content=content)
 
 
@@ -118,10 +146,10 @@ def page_image(doc_id: str, n: str) -> Response:
     doc = document_or_404(state().catalog(), doc_id)
     number = page_number(n, doc.pages)
     try:
-        png = state().renderer.png(original_path(doc), number, scale=1.5)
+        png = state().renderer.png(original_path(state().catalog(), doc), number, scale=1.5)
     except PdfError as exc:
-        raise ApiError(422, "unrenderable", f"页面无法渲染：{exc}") from None
-    return send_file(io.BytesIO(png), mimetype="image/png", max_age=3600)
+        raise ApiError(422, "unrenderable", message("document.unrenderable", detail=exc)) from None
+    return send_file(io.BytesIO(png), mimetype="image/png", max_age=0)
 
 
 @bp.get("/documents/<doc_id>/file")
@@ -129,8 +157,8 @@ def page_image(doc_id: str, n: str) -> Response:
 def original_file(doc_id: str) -> Response:
     doc = document_or_404(state().catalog(), doc_id)
     audit("download", doc.id, doc.filename)
-    return send_file(original_path(doc), mimetype="application/pdf", as_attachment=True,
-                     download_name=doc.filename, max_age=0)
+    return send_file(original_path(state().catalog(), doc), mimetype="application/pdf", as_attachment=True,
+                     download_name=download_name(doc.filename), max_age=0)
 
 
 @bp.get("/scope")
@@ -146,17 +174,17 @@ def scope_tree() -> str:
 @requires("search")
 def scope_code(code: str) -> str:
     if not re.fullmatch(r"\d{2}(\.\d{2}){0,2}", code):
-        raise ApiError(404, "not_found", f"{code} 不是专业代码（格式 17、17.10 或 17.10.02）")
+        raise ApiError(404, "not_found", message("code.bad", code=code))
     st = state()
     version = "legacy" if request.args.get("table") == "legacy" else "2020"
     name = stats.code_name(code, version)
     if name is None:
-        raise ApiError(404, "not_found", f"代码表中没有 {code}")
+        raise ApiError(404, "not_found", message("code.not_in_table", code=code, table=TABLE_NAMES[version]))
     node = _find_node(stats.code_tree(st.catalog(), version), code)
     page = request.args.get("page", "1")
-    documents = search(st.index(), st.catalog(),
-                       search_request({"code": code, "sort": "date", "page": page, "per_page": "20"}))
-    profile = code_profile(st.catalog(), code, version)
+    documents = shown_search(search(st.index(), st.catalog(), search_request(
+        {"code": code, "sort": "date", "page": page, "per_page": "20"}, content=may_read_content())))
+    profile = shown_profile(code_profile(st.catalog(), code, version))
     return render_template("scope_code.html", code=code, name=name, version=version, node=node,
                            path=stats.code_path(code, version), documents=documents, profile=profile,
                            pages=_paging(documents))
@@ -185,31 +213,47 @@ def stats_page() -> str:
 def upload_page() -> str:
     st = state()
     recent = [upload_status(st.catalog(), p) for p in stored_files(st.home.files_dir)[:RECENT_UPLOADS]]
-    refused = [{"filename": f, "message": m} for f, m in zip(request.args.getlist("refused"),
-                                                             request.args.getlist("why"))]
+    refused = get_flashed_messages(category_filter=["upload_refused"])     # from the server, never the URL
     sent = set(request.args.getlist("sent"))
     return render_template("upload.html", recent=recent, refused=refused, sent=sent,
                            pending=any(r["status"] == "pending" for r in recent))
 
 
 @bp.post("/upload")
+@csrf.exempt                # checked in the view, once the request is known to be within the limit
 @requires("upload")
 def upload_post() -> Response:
+    from werkzeug.exceptions import RequestEntityTooLarge
+
     st = state()
+    # Over the limit: refused by its Content-Length before a byte is read (the CSRF check reads
+    # the whole form, so it comes after), or cut at the limit while a body without a length is parsed.
+    request.max_content_length = request_limit(request.max_content_length)
+    try:
+        refuse_announced_length(request.content_length, request.max_content_length)
+        csrf.protect()
+        items = request.files.getlist("files")
+    except (UploadError, RequestEntityTooLarge):
+        raise ApiError(413, "too_large", TOO_LARGE_MESSAGE) from None
     sent, refused, why = [], [], []
-    for item in request.files.getlist("files"):
+    for item in items:
         if not item.filename:
             continue
         try:
             stored = store_upload(st.home.files_dir, item.filename, item.stream)
         except UploadError as exc:
             refused.append(item.filename)
-            why.append(f"{FAILURE_NAMES.get(exc.reason, exc.reason)}（{exc}）")
+            why.append(exc.message)
             continue
         sent.append(stored.sha256)
         audit("upload", stored.sha256, stored.filename)
         if upload_status(st.catalog(), stored.path)["status"] == "pending":
             st.uploads.put(stored.path)
     if not sent and not refused:
-        refused, why = ["（未选择文件）"], ["请选择一个或多个 PDF 文件"]
-    return redirect(url_for("pages.upload_page", sent=sent, refused=refused, why=why), code=303)
+        refused, why = [message("upload.none_chosen")], [message("upload.choose_files")]
+    for filename, reason in list(zip(refused, why))[:5]:       # kept short: they travel in the session cookie
+        flash({"filename": filename[:60], "message": reason[:100]}, "upload_refused")
+    if len(refused) > 5:
+        flash({"filename": message("upload.more_refused", count=len(refused) - 5), "message": message("upload.only_first")},
+              "upload_refused")
+    return redirect(url_for("pages.upload_page", sent=sent), code=303)

@@ -3,9 +3,10 @@ from __future__ import annotations
 
 from urllib.parse import urlparse
 
-from flask import Blueprint, Response, redirect, render_template, request, url_for
+from flask import Blueprint, Response, flash, get_flashed_messages, redirect, render_template, request, url_for
 
-from archive.accounts import ROLES, AccountError, slow_down
+from archive.accounts import ROLE_NAMES, ROLES, AccountError, LoginThrottled, slow_down
+from archive.messages import message
 
 from .app import state
 from .auth import audit, current_user, load_session_user, log_in, log_out, requires
@@ -29,16 +30,17 @@ def login() -> str | Response:
         password = request.form.get("password", "")
         try:
             user = state().accounts().authenticate(name, password, request.remote_addr)
-        except AccountError:
-            audit("login_locked", name, status=429)
-            return render_template("login.html", error="尝试次数过多，请 15 分钟后再试。", name=name), 429
+        except LoginThrottled as exc:
+            audit("login_locked", name)
+            page = render_template("login.html", error=str(exc), name=name, next=request.form.get("next"))
+            return Response(page, 429, headers={"Retry-After": str(exc.seconds)})
         if user is not None:
             log_in(user)
-            state().accounts().log(user.name, "login", "", "", request.remote_addr)
+            audit("login")
             return redirect(_safe_next(request.form.get("next")))
         slow_down()
-        audit("login_failed", name, status=401)
-        error = "用户名或密码不正确。"
+        audit("login_failed", name)
+        error = message("account.wrong_login")
         return render_template("login.html", error=error, name=name, next=request.form.get("next")), 401
     return render_template("login.html", error=None, name="", next=request.args.get("next"))
 
@@ -51,12 +53,42 @@ def logout() -> Response:
     return redirect(url_for("auth.login"))
 
 
+@bp.route("/account/password", methods=["GET", "POST"])
+@requires("search")
+def own_password() -> str | Response:
+    """Every user changes their own password: the current one first (counted like a login, so
+    the form cannot be used to guess it), then the new one twice."""
+    acc, user = state().accounts(), current_user()
+    if request.method == "GET":
+        return render_template("account_password.html", error=None,
+                               flashed=get_flashed_messages(with_categories=True, category_filter=["message"]))
+    new, again = request.form.get("new", ""), request.form.get("again", "")
+    try:
+        if acc.authenticate(user.name, request.form.get("current", ""), request.remote_addr) is None:
+            slow_down()
+            audit("password_failed", user.name)
+            return render_template("account_password.html", error=message("account.wrong_password"), flashed=[]), 401
+        if new != again:
+            raise AccountError(message("account.passwords_differ"))
+        acc.set_password(user.name, new)
+    except LoginThrottled as exc:
+        return Response(render_template("account_password.html", error=str(exc), flashed=[]), 429,
+                        headers={"Retry-After": str(exc.seconds)})
+    except AccountError as exc:
+        return render_template("account_password.html", error=str(exc), flashed=[]), 400
+    log_in(acc.user(user.name))          # this browser stays logged in; the user's other sessions end
+    audit("password_changed", user.name)
+    flash(message("account.password_changed_own"), "message")
+    return redirect(url_for("auth.own_password"), code=303)
+
+
 @bp.get("/admin/users")
 @requires("manage_users")
 def users() -> str:
     acc = state().accounts()
+    flashed = get_flashed_messages(with_categories=True, category_filter=["message", "error"])
     return render_template("admin_users.html", users=acc.users(), tokens=acc.tokens(), roles=ROLES,
-                           message=request.args.get("message"), error=request.args.get("error"))
+                           throttled=acc.throttled(), flashed=flashed)
 
 
 @bp.post("/admin/users")
@@ -67,28 +99,34 @@ def users_post() -> Response:
     try:
         if action == "add":
             acc.add_user(name, request.form.get("role", ""), request.form.get("password", ""))
-            message = f"已添加用户 {name}"
+            done = message("account.added", name=name)
         elif action == "role":
-            acc.set_role(name, request.form.get("role", ""))
-            message = f"已修改 {name} 的角色"
+            role = request.form.get("role", "")
+            acc.set_role(name, role)
+            done = message("account.role_changed", name=name, role=ROLE_NAMES.get(role, role))
         elif action == "password":
             acc.set_password(name, request.form.get("password", ""))
-            message = f"已重设 {name} 的密码"
+            done = message("account.password_set", name=name)
         elif action in ("disable", "enable"):
             if name == current_user().name:
-                raise AccountError("不能停用自己的账号")
+                raise AccountError(message("account.not_yourself"))
             acc.set_disabled(name, action == "disable")
-            if action == "disable":
-                acc.revoke_tokens(name)
-            message = f"已{'停用' if action == 'disable' else '启用'} {name}"
+            done = message("account.disabled" if action == "disable" else "account.enabled", name=name)
         elif action == "revoke":
-            message = f"已吊销 {name} 的 {acc.revoke_tokens(name)} 个 API 令牌"
+            done = message("account.tokens_revoked", name=name, count=acc.revoke_tokens(name))
+        elif action == "unlock":
+            acc.unlock(name)
+            done = message("account.unlocked", name=name)
         else:
-            raise AccountError("未知操作")
+            raise AccountError(message("account.unknown_action"))
     except AccountError as exc:
-        return redirect(url_for("auth.users", error=str(exc)), code=303)
+        flash(str(exc), "error")
+        return redirect(url_for("auth.users"), code=303)
+    if name == current_user().name and action in ("role", "password"):
+        log_in(acc.user(name))          # this browser stays logged in (with the new role); the others end
     audit(f"user_{action}", name)
-    return redirect(url_for("auth.users", message=message), code=303)
+    flash(done, "message")
+    return redirect(url_for("auth.users"), code=303)
 
 
 @bp.get("/admin/log")

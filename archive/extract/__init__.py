@@ -8,16 +8,19 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import date
+from typing import TYPE_CHECKING
 
 from .. import codes as codes_mod
 from .. import identifiers
 from ..dates import find_date_range, find_dates
 from ..models import Auditor, Finding, Org
-from ..pdf import Page
 from ..text import compact
 from . import checkbox, doctype, labels, people, stage
 from .findings import findings_from_form, findings_from_table
 from .schemes import ORDER, fields_in
+
+if TYPE_CHECKING:          # the PDF readers are not loaded to read a query's stage words
+    from ..pdf import Page
 
 _ORG_SUFFIX = re.compile(
     r"(有限责任公司|股份有限公司|有限公司|公司|集团|厂|研究院|研究所|设计院|医院|学校|学院|大学|中心|合作社|"

@@ -66,6 +66,30 @@ def classify(first_page_lines: list[str]) -> tuple[str | None, str | None]:
                 return doc_type, line
     if "兹证明" in compact("".join(first_page_lines[:40])):
         return "certificate", None
-    titles = [l for l in head if re.search(r"[\u4e00-\u9fff]", l)
-              and not _LETTERHEAD.search(compact(l)) and not re.search(r"\d{4}", l)]
+    # a title comes before the text starts: nothing after the first sentence is one
+    before_text = []
+    for line in first_page_lines[:HEADING_LINES]:
+        if _sentence(line):
+            break
+        before_text.append(line)
+    titles = [l for l in head if l in before_text and re.search(r"[\u4e00-\u9fff]", l)
+              and not _LETTERHEAD.search(compact(l)) and not _only_a_date(l)]
     return "other", titles[0] if titles else None
+
+
+_DATE = re.compile(r"\d{4}\s*(?:年\s*(?:\d{1,2}\s*月\s*(?:\d{1,2}\s*日)?)?|[-./]\d{1,2}(?:[-./]\d{1,2})?)")
+# how prose begins: a heading names a thing, a sentence starts by pointing at what follows
+_OPENER = re.compile(r"^(以下|如下|根据|按照|依据|为了|为使|我们|我|本文|今年|随着|经过|通过|注\s*[:：])")
+
+
+def _only_a_date(line: str) -> bool:
+    """A date line (`2021年6月整理`, `发布日期 2017-02-01`), not a title that carries a year
+    (`2021年5月CCAA审核员考试《认证通用基础》真题`): little is left once the dates are gone."""
+    rest = re.findall(r"[\u4e00-\u9fffA-Za-z]", _DATE.sub("", line))
+    return bool(_DATE.search(line)) and len(rest) < 6
+
+
+def _sentence(line: str) -> bool:
+    """Prose rather than a heading: sentence punctuation, or a sentence's opening words."""
+    c = compact(line)
+    return bool(re.search(r"[,。;!?，；！？]", c) or _OPENER.match(c))

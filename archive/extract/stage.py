@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import re
 
-from . import checkbox, labels
 from ..text import compact
+from . import checkbox, labels
 
 _N = {"一": 1, "1": 1, "首": 1, "二": 2, "2": 2, "两": 2, "三": 3, "3": 3}
 PATTERNS: tuple[tuple[str, re.Pattern], ...] = (

@@ -148,13 +148,65 @@ def find_cases(catalog: Catalog, ref: str) -> list[Case]:
         "select distinct d.org_id from documents d, json_each(d.cert_nos) c where d.org_id is not null "
         "and replace(replace(replace(upper(c.value), '-', ''), ' ', ''), '/', '') = ?", [key])})
     if org_ids:                  # the case that issued it first, then those citing it
-        found = [c for c in build_cases(catalog, org_ids) if any(cert_lookup_key(n) == key for n in c.cert_nos)]
+        found = [c for c in build_cases(catalog, org_ids)
+                 if any(cert_lookup_key(n) == key for a in c.audits for d in a.documents for n in d.get("cert_nos") or [])]
         return sorted(found, key=lambda c: not any(cert_lookup_key(n) == key for a in c.audits
                                                    for crt in a.certificates for n in crt["cert_nos"]))
     org_ids = sorted({r[0] for r in catalog.db.execute(
         "select o.id from organisations o, json_each(o.names) n "
         "where o.id = ? or o.credit_code = ? or n.value like ?", [ref, ref.upper(), f"%{ref}%"])})
     return build_cases(catalog, org_ids) if org_ids else []
+
+
+@dataclass
+class CaseList:
+    """One page of the archive's cases, newest first, with what each filter value would count."""
+
+    cases: list[Case]
+    total: int
+    counts: dict[str, dict[str, int]]        # field / code (major) / year / incomplete → count
+
+
+def list_cases(catalog: Catalog, field_: str | None = None, code: str | None = None,
+               year: str | None = None, incomplete: bool = False, offset: int = 0,
+               limit: int = 50) -> CaseList:
+    """Every case of the archive (newest first: by the start of its latest audit, undated
+    last), filtered by field, code (any level: 17 covers 17.10.02), year (of any of its audits)
+    and `incomplete` (records missing); counts are over the cases the other filters leave."""
+    every = build_cases(catalog)
+
+    def years(c: Case) -> set[str]:
+        return {a.start[:4] for a in c.audits if a.start}
+
+    def keep(c: Case, skip: str = "") -> bool:
+        return ((skip == "field" or not field_ or field_ in c.fields)
+                and (skip == "code" or not code or any(x == code or x.startswith(code + ".") for x in c.codes))
+                and (skip == "year" or not year or year in years(c))
+                and (skip == "incomplete" or not incomplete or not c.complete))
+
+    counts: dict[str, dict[str, int]] = {"field": {}, "code": {}, "year": {}, "incomplete": {}}
+    for c in every:
+        if keep(c, "field"):
+            for f in c.fields:
+                counts["field"][f] = counts["field"].get(f, 0) + 1
+        if keep(c, "code"):
+            for major in sorted({x[:2] for x in c.codes}):
+                counts["code"][major] = counts["code"].get(major, 0) + 1
+        if keep(c, "year"):
+            for y in years(c):
+                counts["year"][y] = counts["year"].get(y, 0) + 1
+        if keep(c, "incomplete") and not c.complete:
+            counts["incomplete"]["1"] = counts["incomplete"].get("1", 0) + 1
+    for name, values in counts.items():         # years newest first, the others by count
+        order = (lambda kv: kv[0]) if name == "year" else (lambda kv: (-kv[1], kv[0]))
+        counts[name] = dict(sorted(values.items(), key=order, reverse=name == "year"))
+    chosen = [c for c in every if keep(c)]
+
+    def latest(c: Case) -> str:
+        return max((a.start for a in c.audits if a.start), default="")
+    dated = sorted((c for c in chosen if latest(c)), key=lambda c: (latest(c), c.id), reverse=True)
+    ordered = dated + sorted((c for c in chosen if not latest(c)), key=lambda c: c.id)
+    return CaseList(ordered[offset:offset + limit], len(ordered), counts)
 
 
 def get_case(catalog: Catalog, case_id: str) -> Case | None:
@@ -188,6 +240,26 @@ def r_count(cert_no: str) -> int | None:
     """The recertification count printed in a certificate number (`…R1M` → 1), if any."""
     m = _R_COUNT.search(cert_lookup_key(cert_no))
     return int(m.group(1)) if m else None
+
+
+def case_cert_nos(docs: list) -> list[str]:
+    """The certificates of a case, each once: one number printed two ways (`217-19-FW-01002-R0-M`,
+    `21719FW01002R0M`) is one, in the form its certificate prints (else the first seen); numbers
+    that differ only in the recertification count are one certificate's issues, and the case
+    keeps the issue its own certificate shows (else the latest): a recertification's records cite
+    the issue they renew."""
+    groups: dict[str, list[tuple[bool, str]]] = {}
+    for d in sorted(docs, key=lambda d: d.doc_type != "certificate"):
+        for n in d.cert_nos:
+            key = cert_lookup_key(n)
+            base = _R_COUNT.sub("", key) if _R_COUNT.search(key) else key
+            groups.setdefault(base, []).append((d.doc_type == "certificate", n))
+    out = []
+    for forms in groups.values():
+        issued = [n for on_cert, n in forms if on_cert]
+        candidates = issued or [n for _, n in forms]
+        out.append(max(candidates, key=lambda n: (r_count(n) or 0, -candidates.index(n))))
+    return out
 
 
 class _Event:
@@ -339,7 +411,7 @@ class _Project:
                 fields=self.fields, cycle=cycle, start=audits[0].start,
                 end=max((a.end or a.start or "" for a in audits), default=None) or None,
                 codes=codes, code_table=table, scope=_scope(docs),
-                cert_nos=list(dict.fromkeys(n for d in docs for n in d.cert_nos)),
+                cert_nos=case_cert_nos(docs),
                 audits=audits, complete=not missing, missing=missing))
         for a, b in zip(out, out[1:]):
             a.next, b.previous = b.id, a.id

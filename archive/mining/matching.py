@@ -34,6 +34,7 @@ from typing import Any
 
 from ..catalog import Catalog
 from ..codes import table
+from ..messages import message, weight_name
 from .cases import Case, build_cases
 
 FORMULA = ("X = Σ B1_i / C1_i^α;  Y = A2·(1 + β_B·(1−B2))·(1 + β_D·D)·(1 + β_E·E) / C2^γ;  "
@@ -69,15 +70,24 @@ class Weights:
         w = cls(**{k: v for k, v in data.items() if k in known})
         for name in ("alpha", "cooperation_weight", "cluster_weight", "policy_weight", "integration",
                      "capacity", "threshold", "window_years", "default_availability", "default_cooperation"):
-            value = float(getattr(w, name))
+            try:
+                value = float(getattr(w, name))
+            except (TypeError, ValueError):
+                raise ValueError(message("weights.not_number", label=weight_name(name), key=name,
+                                         value=str(getattr(w, name))[:20])) from None
             if value < 0:
-                raise ValueError(f"{name} must not be negative")
+                raise ValueError(message("weights.negative", label=weight_name(name), key=name))
             setattr(w, name, value)
         for name in ("availability", "cooperation", "policy", "default_availability", "default_cooperation"):
             values = getattr(w, name)
             for v in (values.values() if isinstance(values, dict) else [values]):
-                if not 0 <= float(v) <= 1:
-                    raise ValueError(f"{name} values lie between 0 and 1")
+                try:
+                    number = float(v)
+                except (TypeError, ValueError):
+                    raise ValueError(message("weights.not_number", label=weight_name(name), key=name,
+                                             value=str(v)[:20])) from None
+                if not 0 <= number <= 1:
+                    raise ValueError(message("weights.unit", label=weight_name(name), key=name))
         return w
 
     def with_updates(self, updates: dict[str, Any]) -> "Weights":

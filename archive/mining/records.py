@@ -42,7 +42,7 @@ class Record:
     def brief(self) -> dict[str, Any]:
         """What a timeline shows of a document."""
         return {"id": self.id, "doc_type": self.doc_type, "title": self.title,
-                "filename": self.filename, "path": self.path}
+                "filename": self.filename, "path": self.path, "cert_nos": self.cert_nos}
 
 
 _COLUMNS = ("id, path, filename, doc_type, title, org_id, org_name, credit_code, cert_no, cert_nos, "

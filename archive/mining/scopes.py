@@ -1,7 +1,9 @@
 """Scope lookups: specialty codes by number, by words, and suggested for a 认证范围 text.
 
 - `lookup_code("17.10.02")` — name, level, parents, children and the counterpart in the other
-  table version (the same number read in the other table, and the codes whose names say the same).
+  table version: the same number read in the other table (None when that table does not list
+  it, e.g. the legacy table has no middle classes; the codes it has under that number are listed
+  apart), whether it means the same, and the codes whose names say the same (`counterparts`).
 - `search_codes("机加工")` — codes whose names match the words, best first.
 - `suggest_codes("数控机床零部件的机械加工", …)` — codes for a scope text, from `ScopeModel`:
   TF-IDF over characters (1–3) and words (`tokens.tokenize`) of two kinds of labelled text, the
@@ -12,6 +14,26 @@
 - `ensure_model(models_dir, pairs)` — the model trained on these pairs, loaded from
   `<home>/models/` when the pairs' fingerprint matches, else trained and written atomically.
 - `scope_query(q, …)` — what the `scope` command and `/api/v1/scopes` answer.
+
+A scope text and a code name each say an activity and its object (汽车零部件 | 制造, 汽车零部件
+及配件的 | 批发). Characters and words measure the object only: the trade and repair words
+(批发, 零售, 销售, 修理 …) are taken out of both, like the generic 生产/制造 always were, since
+they are few and so weigh much in TF-IDF although they say nothing about the object (this is why
+汽车零部件制造 used to rank 29.03 汽车零部件及配件的批发 first: it shares the longer run of
+characters). The activity is compared apart (`activities`, `code_activities`): the code's comes
+from its name's head (…的批发 → 销售, 金属加工制品的维修 → 维修) or, when the name says none,
+from its IAF sector (01–23 manufacturing, 24–27 making and supplying, 28 construction, 29
+trade, 30–39 services); a code whose activity the text does not state has its score multiplied
+by `OTHER_ACTIVITY`. A text stating several activities is first of all a manufacturer's when it
+says 生产/制造/加工 (…的设计、生产和销售: its design and sales are part of making, and count as
+other activities), otherwise the activity it names first, its others counting `SECOND_ACTIVITY`.
+
+Counterparts in the other table are found by meaning, never by shared characters: both names are
+cut into words by jieba (`tokens.meaning_words`, with the few synonyms of
+`data/scope_synonyms.csv`: 机加工 = 机械加工, 维修 = 修理, 货运 = 货物运输 …), the shared words
+weighted by how rare they are among all names of both tables (IDF, cosine), and candidates in the
+same IAF sector ranked first (`SAME_SECTOR`); a candidate must be of the same activity and share a
+word that is not just an activity (制造, 生产 …).
 """
 from __future__ import annotations
 
@@ -23,7 +45,6 @@ import pickle
 import re
 import tempfile
 from collections import defaultdict
-from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterable
@@ -31,11 +52,16 @@ from typing import Any, Iterable
 from ..catalog import Catalog
 from ..codes import CODE_RE, DATA_DIR, table
 from ..text import normalise
-from .tokens import TOKENIZER_VERSION, tokenize
+from .tokens import TOKENIZER_VERSION, meaning_words, tokenize
 
-MODEL_VERSION = 1
+MODEL_VERSION = 2           # 2: trade and repair words out of the features, the activity apart
 PRIOR_WEIGHT = 0.8          # a name's similarity counts this much against an archive pair's
 AGREEMENT = 0.05            # added per further pair (up to 4) that agrees on a code
+SECOND_ACTIVITY = 0.85      # a code of an activity the text names, but not its main one
+OTHER_ACTIVITY = 0.3        # a code of an activity the text does not name
+SAME_SECTOR = 1.5           # a counterpart in the same IAF sector counts this much more
+SAME_MEANING = 0.5          # the meaning similarity from which two names say the same
+WEAKEST_COUNTERPART = 0.25  # counterparts scoring less than this share of the best are left out
 VERSIONS = ("2020", "legacy")
 
 # Labels that follow a scope when a form's cells are read as one line, and the field wording
@@ -61,6 +87,93 @@ def clean_scope(text: str | None) -> str | None:
         s = m.group(1)
     s = s.strip("。;；,，:：")
     return s if len(s) >= 2 else None
+
+
+# -- activities -----------------------------------------------------------------------------------
+
+MAKE, TRADE, REPAIR, BUILD, SERVE = "制造", "销售", "维修", "施工", "服务"
+# What a scope text may say it does. 加工 is an activity (食品加工) but also part of objects
+# (机械加工, 金属加工制品), so it never leaves the features.
+_TEXT_WORDS: dict[str, tuple[str, ...]] = {
+    MAKE: ("制造", "生产", "加工", "制作", "装配", "组装", "铸造", "锻造", "冶炼", "酿造", "种植", "养殖",
+           "饲养", "栽培", "开采", "采掘", "建造"),     # 建造: the tables build ships with it, 建设 buildings
+    TRADE: ("批发", "零售", "销售", "经销", "分销", "贸易", "商贸", "进出口", "购销"),
+    REPAIR: ("维修", "修理", "保养", "检修", "维护"),
+    BUILD: ("施工", "安装", "装修", "装饰", "建设", "拆除"),
+    SERVE: ("设计", "研发", "研究", "开发", "咨询", "检测", "测试", "运维", "运营", "运输", "货运",
+            "客运", "仓储", "物流", "配送", "快递", "培训", "教育", "餐饮", "住宿", "物业", "租赁", "出租",
+            "保洁", "清洁", "监理", "勘察", "编程", "数据处理"),
+}
+# A code name that says no activity has its sector's: 01–23 make things, recycling and the
+# utilities (24–27) make, supply and sell them (发电, 配电和供电, 燃气的管道分配和供给).
+_SECTOR_ACTIVITY = {**{f"{i:02d}": frozenset({MAKE}) for i in range(1, 24)},
+                    **{f"{i:02d}": frozenset({MAKE, SERVE, TRADE}) for i in range(24, 28)},
+                    "28": frozenset({BUILD}), "29": frozenset({TRADE}),
+                    **{f"{i:02d}": frozenset({SERVE}) for i in range(30, 40)}}
+# Out of the object features: they tell apart the activity, which is compared on its own.
+_ACTIVITY_ONLY = frozenset(_TEXT_WORDS[TRADE] + _TEXT_WORDS[REPAIR])
+
+
+def _words_re(words) -> re.Pattern:
+    return re.compile("|".join(sorted(map(re.escape, words), key=len, reverse=True)))
+
+
+_TEXT_RE = {a: _words_re(ws) for a, ws in _TEXT_WORDS.items()}
+
+
+def activities(text: str) -> list[str]:
+    """The activities a scope text states, its main one first: 制造 whenever it makes something
+    (…的设计、生产和销售 is a manufacturer's scope), else in the order the text names them."""
+    t = normalise(text or "")
+    found = sorted((m.start(), a) for a, rx in _TEXT_RE.items() if (m := rx.search(t)))
+    acts = [a for _, a in found]
+    if MAKE in acts:
+        acts.remove(MAKE)
+        acts.insert(0, MAKE)
+    return acts
+
+
+def name_activities(name: str, code: str) -> frozenset[str]:
+    """A code's activities: what each clause of its name says after its last 的 (…的批发, 金属加工
+    制品的维修, 燃气的生产，燃气通过管道的配送), else its IAF sector's (a utility's always)."""
+    out: set[str] = set()
+    for clause in re.split(r"[，,；;]", normalise(name or "")):
+        head = clause.rsplit("的", 1)[-1]
+        out |= {a for a, rx in _TEXT_RE.items() if rx.search(head)}
+    if not out or code[:2] in ("24", "25", "26", "27"):
+        out |= _SECTOR_ACTIVITY.get(code[:2], {MAKE})
+    return frozenset(out)
+
+
+@lru_cache(maxsize=2)
+def code_activities(version: str) -> dict[str, frozenset[str]]:
+    """Code → its activities, for every code of a table version."""
+    return {c: name_activities(e.name, c) for c, e in table(version).items()}
+
+
+def activity_factor(stated: list[str], acts: frozenset[str] | set[str]) -> float:
+    """How far a code's activities agree with a text's (1 for a text that states none). A maker's
+    other activities (its design, its sales) are part of making: they count as other activities."""
+    if not stated or stated[0] in acts:
+        return 1.0
+    if stated[0] != MAKE and acts.intersection(stated):
+        return SECOND_ACTIVITY
+    return OTHER_ACTIVITY
+
+
+@lru_cache(maxsize=1)
+def synonyms() -> dict[str, str]:
+    """Word → the form the code names use (data/scope_synonyms.csv)."""
+    with (DATA_DIR / "scope_synonyms.csv").open(encoding="utf-8-sig", newline="") as fh:
+        return {r["word"]: r["canonical"] for r in csv.DictReader(fh) if r.get("word")}
+
+
+def canonical(text: str) -> str:
+    """Text with the synonyms replaced by the forms the names use (机加工 → 机械加工)."""
+    for word, canon in synonyms().items():
+        if word in text:        # 客运 → 旅客运输, leaving a 旅客运输 already there as it is
+            text = canon.join(piece.replace(word, canon) for piece in text.split(canon))
+    return text
 
 
 # -- the tables ---------------------------------------------------------------------------------
@@ -107,7 +220,10 @@ def _parents(code: str, version: str) -> list[dict[str, Any]]:
 
 def lookup_code(code: str, version: str | None = None, equivalents: int = 3) -> dict[str, Any] | None:
     """A code in one table (the 2020 table unless `version` says "legacy", or the code is only in
-    the legacy table): name, level, parents, children, and its counterpart in the other table."""
+    the legacy table): name, level, parents, children, and its counterpart in the other table:
+    `same_number` (that table's code of the same number with `same_meaning`, or None when that
+    table does not list it), `under_same_number` (when it does not: the codes it has below that
+    number, each with `same_meaning`) and `equivalents` (its codes of the same meaning)."""
     code = normalise(code).strip().replace("．", ".")
     if version is None:
         version = "2020" if _entry(code, "2020") else "legacy"
@@ -116,41 +232,114 @@ def lookup_code(code: str, version: str | None = None, equivalents: int = 3) -> 
         return None
     other = "legacy" if version == "2020" else "2020"
     same = _entry(code, other)
+    if same and not same["name"]:
+        same = None             # a middle class the legacy table implies by its digits but never names
+    under = [] if same else [
+        {**e, "same_meaning": bool(entry["name"]) and same_meaning(entry["name"], e["name"])}
+        for c in sorted(table(other)) if c.startswith(code + ".") and (e := _entry(c, other)) and e["name"]]
     counterpart = {
         "table": other,
-        "same_number": {**same, "same_meaning": bool(same and same["name"] and
-                                                     _similar_names(entry["name"], same["name"]))} if same else None,
-        "equivalents": search_codes(entry["name"], version=other, limit=equivalents,
-                                    level=entry["level"]) if entry["name"] else [],
+        "same_number": {**same, "same_meaning": bool(entry["name"]) and same_meaning(entry["name"], same["name"])}
+        if same else None,
+        "under_same_number": under,
+        "equivalents": counterparts(code, entry["name"], other, entry["level"], equivalents)
+        if entry["name"] else [],
     }
     return {**entry, "parents": _parents(code, version),
             "children": [e for c in _children(version).get(code, []) if (e := _entry(c, version))],
             "counterpart": counterpart}
 
 
-def _similar_names(a: str, b: str) -> bool:
-    """Same meaning, roughly: most character bigrams shared."""
-    ga, gb = {a[i:i + 2] for i in range(len(a) - 1)}, {b[i:i + 2] for i in range(len(b) - 1)}
-    return bool(ga and gb) and len(ga & gb) / min(len(ga), len(gb)) >= 0.6
+# -- meaning: the words of two names -----------------------------------------------------------------
+
+# Words that say only what is done to a thing (制造, 销售, 修理, 安装 …) or that it is a product:
+# sharing only these is no sign of the same meaning. (A service's words — 运输, 仓储, 设计 — are
+# what it is about.)
+_BARE = frozenset(w for a in (MAKE, TRADE, REPAIR, BUILD) for w in _TEXT_WORDS[a]) | {
+    "制品", "产品", "用品", "设备", "物品"}
+
+
+@lru_cache(maxsize=1)
+def _idf() -> dict[str, float]:
+    """Word → IDF over the names of both tables (each distinct name once)."""
+    import math
+
+    names = {e.name for v in VERSIONS for e in table(v).values() if e.name}
+    df: dict[str, int] = defaultdict(int)
+    for n in names:
+        for w in meaning_words(n, synonyms()):
+            df[w] += 1
+    return {w: math.log((len(names) + 1) / (d + 1)) + 1 for w, d in df.items()}
+
+
+@lru_cache(maxsize=8192)
+def _meaning(name: str) -> tuple[dict[str, float], float]:
+    """A name's words weighted by rarity, and the vector's length."""
+    idf = _idf()
+    top = max(idf.values(), default=1.0)
+    vec = {w: wt * idf.get(w, top) for w, wt in meaning_words(name, synonyms()).items()}
+    return vec, sum(v * v for v in vec.values()) ** 0.5
+
+
+def meaning_similarity(a: str, b: str) -> float:
+    """Cosine of two names' rarity-weighted words (0 when they share only activity words)."""
+    (va, la), (vb, lb) = _meaning(a), _meaning(b)
+    shared = set(va) & set(vb)
+    if not la or not lb or not shared - _BARE:
+        return 0.0
+    return sum(va[w] * vb[w] for w in shared) / (la * lb)
+
+
+def same_meaning(a: str | None, b: str | None) -> bool:
+    """Two names that say the same (机加工 / 一般机械加工), not merely share characters."""
+    return bool(a and b) and (normalise(a) == normalise(b) or meaning_similarity(a, b) >= SAME_MEANING)
+
+
+def counterparts(code: str, name: str, version: str, level: str, limit: int = 3) -> list[dict[str, Any]]:
+    """The codes of table `version` whose names mean what `name` (code `code` of the other table)
+    means, best first: rarity-weighted shared words, the same IAF sector first (`SAME_SECTOR`);
+    never a code of another activity (the repair of a thing is not its manufacture), nor those far
+    behind the best (`WEAKEST_COUNTERPART`). Codes at the same level (the legacy table names minor
+    codes only: a middle class is compared with them); none for a major class (the IAF sectors
+    are the same in both tables)."""
+    if level == "major" or not name:
+        return []
+    tab = table(version)
+    pool = [e for e in tab.values() if e.name and e.level == level] or \
+        [e for e in tab.values() if e.name and e.level == "minor"]
+    own = name_activities(name, code)
+    acts = code_activities(version)
+    scored = []
+    for e in pool:
+        sim = meaning_similarity(name, e.name) if own & acts[e.code] else 0.0
+        if sim > 0:
+            weight = SAME_SECTOR if e.code[:2] == code[:2] else 1.0
+            scored.append((sim * weight, e.code == code, sim, e))
+    scored.sort(key=lambda t: (-t[0], not t[1], t[3].code))
+    scored = [t for t in scored if t[0] >= WEAKEST_COUNTERPART * scored[0][0]]
+    return [{"code": e.code, "name": e.name, "level": e.level, "table": version, "score": round(sim, 4),
+             "same_sector": e.code[:2] == code[:2]} for _, _, sim, e in scored[:limit]]
 
 
 # -- names → codes --------------------------------------------------------------------------------
 
 @lru_cache(maxsize=2)
 def _name_index(version: str):
-    """TF-IDF (character 1–3-grams) over every code name of a table version."""
+    """TF-IDF (character 1–3-grams of what the names handle, `strip_generic`) over every code
+    name of a table version."""
     from sklearn.feature_extraction.text import TfidfVectorizer
 
     entries = [e for e in table(version).values() if e.name]
     names = [normalise(e.name) for e in entries]
-    vec = TfidfVectorizer(analyzer="char", ngram_range=(1, 3), sublinear_tf=True)
+    vec = TfidfVectorizer(analyzer="char_wb", ngram_range=(1, 3), sublinear_tf=True, preprocessor=strip_generic)
     return entries, vec, vec.fit_transform(names)
 
 
 def search_codes(words: str, version: str = "2020", limit: int = 10,
                  level: str | None = None) -> list[dict[str, Any]]:
-    """Codes whose names match the words, best first (character n-gram cosine; a name holding
-    the whole query is ranked first)."""
+    """Codes whose names match the words, best first (character n-gram cosine of what they
+    handle; a name holding the whole query is ranked first; a name of another activity than the
+    words state — 汽车配件销售 and …的制造 — counts `OTHER_ACTIVITY` as much)."""
     from sklearn.metrics.pairwise import linear_kernel
 
     query = re.sub(r"\s+", "", normalise(words))
@@ -158,17 +347,20 @@ def search_codes(words: str, version: str = "2020", limit: int = 10,
         return []
     entries, vec, matrix = _name_index(version)
     scores = linear_kernel(vec.transform([query]), matrix).ravel()
+    stated = activities(query)
+    acts = code_activities(version)
     out = []
     for i in scores.argsort()[::-1]:
         e = entries[i]
-        if scores[i] <= 0 or len(out) >= limit:
+        if scores[i] <= 0 or len(out) >= limit * 4:
             break
         if level and e.level != level:
             continue
         bonus = 0.5 if query in normalise(e.name) else 0.0
+        factor = activity_factor(stated, acts.get(e.code, frozenset()))
         out.append({"code": e.code, "name": e.name, "level": e.level, "table": version,
-                    "score": round(min(1.0, float(scores[i]) + bonus), 4)})
-    return sorted(out, key=lambda m: -m["score"])
+                    "score": round(min(1.0, float(scores[i]) + bonus) * factor, 4)})
+    return sorted(out, key=lambda m: -m["score"])[:limit]
 
 
 # -- scope text → codes -----------------------------------------------------------------------------
@@ -191,11 +383,18 @@ def _prior_texts(version: str) -> tuple[list[str], list[str]]:
 # Words every kind of activity uses (…的生产, …的制造, …服务活动): they tell codes apart only by
 # accident (a name with 生产 is rare in the table, so 生产 would weigh much), so characters skip them.
 _GENERIC = re.compile(r"的|生产|制造|制作|服务|活动|其他|未另分类|相关|及|和|、|，|（|）|\(|\)|\s")
+_ACTIVITY_ONLY_RE = _words_re(_ACTIVITY_ONLY)
+
+
+def object_text(text: str) -> str:
+    """What a text says is handled, for the features: synonyms in the names' form, the trade and
+    repair words out (the activity is compared apart, `activity_factor`)."""
+    return _ACTIVITY_ONLY_RE.sub(" ", canonical(text))
 
 
 def strip_generic(text: str) -> str:
     """Text without the generic activity words, for the character n-grams."""
-    return _GENERIC.sub(" ", text)
+    return _GENERIC.sub(" ", object_text(text))
 
 
 def _features():
@@ -206,7 +405,7 @@ def _features():
         ("chars", TfidfVectorizer(analyzer="char_wb", ngram_range=(1, 3), sublinear_tf=True,
                                   preprocessor=strip_generic)),
         ("words", TfidfVectorizer(tokenizer=tokenize, token_pattern=None, lowercase=False,
-                                  sublinear_tf=True)),
+                                  preprocessor=object_text, sublinear_tf=True)),
     ])
 
 
@@ -238,14 +437,20 @@ class ScopeModel:
         if not query.strip():
             return []
         q = normalize(self.features.transform([query]))
+        stated = activities(query)
+        acts = code_activities(self.version)
         scores: dict[str, float] = {}
         evidence: dict[str, list[str]] = defaultdict(list)
         prior = (self.prior @ q.T).toarray().ravel()
+        if stated:
+            prior = prior * [activity_factor(stated, acts[c]) for c in self.prior_codes]
         for i in prior.argsort()[::-1][: limit * 4]:
             if prior[i] > 0:
                 scores[self.prior_codes[i]] = PRIOR_WEIGHT * float(prior[i])
         if self.pair_matrix is not None:
             sims = (self.pair_matrix @ q.T).toarray().ravel()
+            if stated:
+                sims = sims * [activity_factor(stated, acts[c]) for c in self.pair_codes]
             per_code: dict[str, list[float]] = defaultdict(list)
             for i in sims.argsort()[::-1][: limit * 8]:
                 if sims[i] > 0:

@@ -158,29 +158,36 @@ def _add(points: dict[str, Point], name: str, doc_id: str, note: str | None = No
         p.notes.append(note)
 
 
-def key_control_points(texts: dict[str, list[str]]) -> list[Point]:
+# keep(point, context, doc_id): whether a point counts (a field pack keeps only its field's points
+# of a joint audit); context is the section heading and line, or the text just before the point.
+Keep = Callable[[str, str, str], bool]
+
+
+def key_control_points(texts: dict[str, list[str]], keep: Keep | None = None) -> list[Point]:
     """Key control points where records state them: the items of a 关键控制点 section
     ((1) 首件检验：控制有效) and phrases such as 关键控制点为首件检验 / 关键控制点：a、b、c."""
     points: dict[str, Point] = {}
     for doc_id, pages in texts.items():
-        in_section = False
+        heading = None
         for line in report_lines(pages):
             if _KCP_HEADING.match(line):
-                in_section = True
+                heading = line
                 continue
-            if in_section:
+            if heading is not None:
                 if _ITEM.match(line):
                     name, _, note = _ITEM.sub("", line).replace("：", ":").partition(":")
-                    _add(points, name, doc_id, note.strip() or None)
+                    if keep is None or keep(name.strip(), f"{heading} {line}", doc_id):
+                        _add(points, name, doc_id, note.strip() or None)
                     continue
-                in_section = False
+                heading = None
             for m in _KCP_INLINE.finditer(line):
                 for part in re.split(r"[、，,]|以及", m.group(1) or m.group(2)):
-                    _add(points, part, doc_id)
+                    if keep is None or keep(part.strip(), line, doc_id):
+                        _add(points, part, doc_id)
     return sorted(points.values(), key=lambda p: (-len(p.doc_ids), -p.count, p.point))
 
 
-def audit_points(texts: dict[str, list[str]]) -> list[Point]:
+def audit_points(texts: dict[str, list[str]], keep: Keep | None = None) -> list[Point]:
     """Audit points: what records say to focus on (重点关注…, 审核要点…) and what checklists
     checked (查内部审核的实施情况 → 内部审核), most often stated first."""
     focus: dict[str, Point] = {}
@@ -188,9 +195,12 @@ def audit_points(texts: dict[str, list[str]]) -> list[Point]:
     for doc_id, pages in texts.items():
         text = "".join(report_lines(pages))
         for m in _FOCUS.finditer(text):
-            _add(focus, m.group(1), doc_id)
+            since = max(max(text.rfind(c, 0, m.start()) for c in "。；;") + 1, m.start() - 60)
+            if keep is None or keep(m.group(1), text[since:m.end()], doc_id):
+                _add(focus, m.group(1), doc_id)
         for m in _CHECK_ITEM.finditer(text):
-            if m.group(1) not in _GENERIC_TITLES:
+            if m.group(1) not in _GENERIC_TITLES and (
+                    keep is None or keep(m.group(1), text[max(0, m.start() - 16):m.start()], doc_id)):
                 _add(checked, m.group(1), doc_id)
     order = lambda p: (-len(p.doc_ids), -p.count, p.point)      # noqa: E731
     return sorted(focus.values(), key=order) + sorted(

@@ -15,6 +15,28 @@ put as a document trainers hand out and edit (DOCX), a workbook (XLSX) or Markdo
 - the auditors experienced in it (left out when anonymised).
 `export_pack` writes one format atomically; `anonymise=True` runs `anonymise.Anonymiser` over the
 whole pack before it is rendered, so every format carries the same placeholders.
+
+A field pack counts only what belongs to its field (`FieldShare`). A document of that field alone
+is the field's entirely, a document of other fields only is left out; a document of several fields
+(a joint audit: one plan, one report, one checklist for QMS+EMS+OHSMS) says only here and there
+which field a thing belongs to, so a field pack takes from it only what can be attributed, and
+leaves the rest out rather than guess:
+- a key control point or audit point whose report section, line or checklist label names the
+  field (职业健康安全管理体系, OHSMS, GB/T 45001, a checklist's `S 8.1.2`), else whose words are the
+  field's (有限空间, 动火 → OHSMS; 废水, 噪声 → EMS; `_FIELD_WORDS`), else a checklist item whose
+  clause title is only the field's standard's (环境因素 → EMS). A key control point saying none of
+  this is a control of the product or service realisation (关键过程, 特殊过程: GB/T 19001 8.5), as
+  reports use the words, and counts for QMS (for FSMS/HACCP, as 关键控制点/CCP, in a joint audit
+  without QMS); other audit points saying none of it are left out;
+- a law or regulation by `data/law_fields.csv`: which management systems a law belongs to, read
+  from the words of its title (环境… → EMS, 安全生产/职业病/消防 → OHSMS, 产品质量/计量 → QMS …);
+  a law the table does not place is left out;
+- a standard by its number (management-system standards: GB/T 19001 → QMS, 45001/28001 → OHSMS …;
+  HJ → EMS; GBZ, AQ → OHSMS), else by its title's words as for laws; a product or technical
+  standard saying nothing of these (GB 50300《建筑工程施工质量验收统一标准》) states product
+  requirements and counts for QMS.
+A table and word lists are used rather than a model: they can be read and corrected by the people
+who know which law belongs where, and a wrong guess in a training pack misleads auditors.
 """
 from __future__ import annotations
 
@@ -24,10 +46,13 @@ import re
 import tempfile
 from collections import Counter, defaultdict
 from datetime import date
+from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from ..catalog import Catalog
+from ..clauses import clause_titles
+from ..codes import DATA_DIR, PREFIX_FIELD
 from ..models import FIELDS
 from ..text import normalise
 from . import records as rec
@@ -35,7 +60,7 @@ from .anonymise import Anonymiser
 from .cases import Case, build_cases
 from .percode import cases_in_code, cases_profile
 from .scopes import _sector_names, clean_scope, lookup_code
-from .summary import POINT_TYPES, audit_points, case_summary, report_lines
+from .summary import POINT_TYPES, audit_points, case_summary, key_control_points, report_lines
 
 FORMATS = ("docx", "xlsx", "md")
 CODE_SHAPE = re.compile(r"^\d{2}(\.\d{2}){0,2}$")
@@ -56,6 +81,7 @@ FIELD_INFO: dict[str, tuple[str, str, str | None]] = {
     "PRODUCT": ("产品认证", "产品标准及认证实施规则", None),
 }
 CASES_SHOWN = 3
+SAID_ALIKE = 0.35       # the meaning similarity from which the pack calls a code of the other table 含义相近
 
 
 class TrainingError(ValueError):
@@ -82,10 +108,17 @@ _METHOD_WORDS = (("面谈询问", ("交谈", "交流", "询问", "面谈", "介�
                  ("现场观察", ("现场查看", "现场观察", "现场检查", "查看")),
                  ("查阅文件和记录", ("记录", "资料", "文件", "台账", "报告", "抽查", "提供了")))
 _TITLE = re.compile(r"《([^》]{2,40})》")
-_STD_NO = re.compile(r"(?<![A-Za-z])(GB/T|GB/Z|GB|ISO/IEC|ISO|IEC|OHSAS|HJ|YY/T|YY|JGJ|RB/T|AQ/T|AQ|SB/T|QB/T|JB/T|GBZ|CCAA|CNAS-CC)"
-                     r"\s*(\d{1,6}(?:[.\-]\d+)*(?:[-:：]\s?(?:19|20)\d{2})?)")
+# A standard's number as records print it: GB/T 19001-2016, GB／T19001—2016, GB 50300 -2013,
+# ISO/IEC 20000-1:2018, GB/T 2828.1-2012 (the text is NFKC-normalised and dashes unified first).
+_STD_NO = re.compile(
+    r"(?<![A-Za-z])(GB\s*/\s*[TZ]|GBZ|GB|ISO\s*/\s*IEC|ISO|IEC|OHSAS|HJ|YY\s*/\s*T|YY|JGJ|CJJ|RB\s*/\s*T|"
+    r"AQ\s*/\s*T|AQ|SB\s*/\s*T|QB\s*/\s*T|JB\s*/\s*T|CCAA|CNAS-CC)"
+    r"\s*(\d{1,6}(?:\.\d+)*)(?:-(\d{1,2})(?!\d))?(?:\s*[-:]\s*((?:19|20)\d{2})(?!\d))?")
+_DASH = str.maketrans({c: "-" for c in "\u2010\u2011\u2012\u2013\u2014\u2015\u2212\uff0d\ufe63"})
+_HAN_GAP = re.compile(r"(?<=[\u4e00-\u9fff《》（）、])\s+(?=[\u4e00-\u9fff《》（）、])")
 _LAW_KINDS = (("法", "法律"), ("条例", "行政法规"), ("办法", "规章"), ("规定", "规章"), ("细则", "规章"),
               ("标准", "标准"), ("规范", "标准"), ("规则", "规则"), ("准则", "标准"))
+_CITED = re.compile(r"《[^》]*》|" + _STD_NO.pattern)
 
 
 def _std_kind(prefix: str) -> str:
@@ -96,35 +129,79 @@ def _std_kind(prefix: str) -> str:
     return "行业标准/规范"
 
 
-def citations(texts: dict[str, list[str]]) -> list[dict[str, Any]]:
+def _citable(pages: list[str]) -> str:
+    """A document's text as one string for finding citations: full-width forms and dashes
+    unified, lines joined without a blank between Chinese characters (a title the layout wrapped,
+    《中华人民共和国环\n境影响评价法》, is whole again), runs of blanks made one."""
+    import unicodedata
+
+    text = unicodedata.normalize("NFKC", "\n".join(pages)).translate(_DASH)
+    text = re.sub(r"(?<=[\u4e00-\u9fff《（])[ \t]*\n\s*(?=[\u4e00-\u9fff》）])", "", text)
+    return re.sub(r"\s+", " ", text)
+
+
+def _before(text: str, start: int) -> str:
+    """What a citation's own item says before it (职业健康安全法规：…), other citations left out."""
+    since = max(max(text.rfind(c, 0, start) for c in "。；;") + 1, start - 40)
+    return _CITED.sub(" ", text[since:start])
+
+
+def citations(texts: dict[str, list[str]], keep: Callable[[dict[str, Any], str, str], bool] | None = None
+              ) -> list[dict[str, Any]]:
     """Laws, regulations and standards cited: 《…法》《…条例》《…办法》 titles and standard numbers
     (GB/T, GB, ISO, HJ …, a title printed after a number kept with it), counted by documents.
-    The organisations' own documents (《管理手册》, 《合格供方名录》) are left out."""
-    found: dict[str, dict[str, Any]] = {}
-
-    def add(name: str, kind: str, doc_id: str) -> None:
-        entry = found.setdefault(name, {"name": name, "kind": kind, "documents": set()})
-        entry["documents"].add(doc_id)
-
+    A standard is counted once however it is written (GB 50300-2013, GB50300 -2013, ＧＢ５０３００—
+    ２０１３, with or without its title; an undated GB/T 19001 joins GB/T 19001-2016 when that is
+    the only edition cited) and shown with the title most documents print; a law's title is
+    read without the blanks a line wrap leaves between its characters. The organisations' own
+    documents (《管理手册》, 《合格供方名录》) are left out. `keep(citation, context, doc_id)`, when
+    given, says whether a citation counts (citation: kind, prefix, number, title; context: the
+    words of its item before it)."""
+    docs: dict[str, set[str]] = defaultdict(set)
+    kinds: dict[str, str] = {}
+    titles: dict[str, Counter[str]] = defaultdict(Counter)
     for doc_id, pages in texts.items():
-        text = re.sub(r"\s*\n\s*", " ", "\n".join(pages))
+        text = _citable(pages)
         numbered: set[int] = set()
         for m in _STD_NO.finditer(text):
-            number = re.sub(r"[:：]\s?", ":", m.group(2))
-            name = f"{m.group(1)} {number}"
-            after = _TITLE.match(text, m.end()) or _TITLE.match(text, m.end() + 1)
+            prefix = re.sub(r"\s+", "", m.group(1)).upper()
+            number = m.group(2) + (f"-{m.group(3)}" if m.group(3) else "")
+            if m.group(4):
+                number += (":" if prefix.startswith(("ISO", "IEC", "OHSAS")) else "-") + m.group(4)
+            key = f"{prefix} {number}"
+            after = re.compile(r"\s{0,2}《([^》]{2,40})》").match(text, m.end())
+            title = re.sub(r"\s+", " ", after.group(1)).strip() if after else None
             if after:
-                name += f"《{after.group(1)}》"
-                numbered.add(after.start())
-            add(name, _std_kind(m.group(1)), doc_id)
+                numbered.add(after.start() + after.group(0).index("《"))
+            cited = {"kind": "standard", "prefix": prefix, "number": number, "title": title}
+            if keep is not None and not keep(cited, _before(text, m.start()), doc_id):
+                continue
+            docs[key].add(doc_id)
+            kinds[key] = _std_kind(prefix)
+            if title:
+                titles[key][title] += 1
         for m in _TITLE.finditer(text):
             if m.start() in numbered:
                 continue
-            title = m.group(1)
+            title = _HAN_GAP.sub("", m.group(1)).strip()     # a law's title has no blanks: 《…环 境影响评价法》
             kind = next((k for suffix, k in _LAW_KINDS if title.endswith(suffix)), None)
-            if kind:
-                add(f"《{title}》", kind, doc_id)
-    out = [{**e, "documents": len(e["documents"])} for e in found.values()]
+            if not kind:
+                continue
+            cited = {"kind": "law", "prefix": None, "number": None, "title": title}
+            if keep is not None and not keep(cited, _before(text, m.start()), doc_id):
+                continue
+            docs[f"《{title}》"].add(doc_id)
+            kinds[f"《{title}》"] = kind
+    for key in [k for k in docs if not k.startswith("《") and not re.search(r"[-:](?:19|20)\d{2}$", k)]:
+        dated = [k for k in docs if k.startswith(key) and re.fullmatch(r"[-:](?:19|20)\d{2}", k[len(key):])]
+        if len(dated) == 1:                     # GB/T 19001 → GB/T 19001-2016, the edition cited
+            docs[dated[0]] |= docs.pop(key)
+            titles[dated[0]].update(titles.pop(key, Counter()))
+    out = []
+    for key, ids in docs.items():
+        # the title most documents print; of equally frequent ones, the one with fewest blanks
+        title = min(titles[key].items(), key=lambda kv: (-kv[1], kv[0].count(" "), kv[0]))[0] if titles.get(key) else None
+        out.append({"name": key + (f"《{title}》" if title else ""), "kind": kinds[key], "documents": len(ids)})
     return sorted(out, key=lambda e: (-e["documents"], e["kind"], e["name"]))
 
 
@@ -183,6 +260,169 @@ def audit_methods(texts: dict[str, list[str]], doc_types: dict[str, str]) -> dic
             "clauses": {p: [c for c, _ in cs.most_common(4)] for p, cs in clauses.items()}}
 
 
+# -- a field's share of joint audits (see the module docstring) --------------------------------
+
+# Where a text names a field: its system's name or abbreviation, or a standard of it.
+_FIELD_NAMED = {
+    "QMS": r"质量管理体系|(?<![A-Za-z])QMS(?![A-Za-z])",
+    "EMS": r"环境管理体系|(?<![A-Za-z])EMS(?![A-Za-z])",
+    "OHSMS": r"职业健康安全|(?<![A-Za-z])OHSMS|OH&S|OHSAS",
+    "FSMS": r"食品安全管理体系|(?<![A-Za-z])FSMS",
+    "HACCP": r"HACCP|危害分析与关键控制点",
+    "ISMS": r"信息安全管理体系|(?<![A-Za-z])ISMS",
+    "ITSMS": r"信息技术服务管理|ITSMS",
+    "EnMS": r"能源管理体系|(?<![A-Za-z])EnMS",
+    "IPMS": r"知识产权管理体系|IPMS",
+    "MMS": r"测量管理体系",
+    "SERVICE": r"售后服务认证|售后服务管理体系|售后服务评价",
+}
+_FIELD_NAMED_RE = {f: re.compile(p) for f, p in _FIELD_NAMED.items()}
+# Management-system standards by number ("*": auditing and certification, every field's).
+_STANDARD_FIELDS = {
+    "19001": {"QMS"}, "9001": {"QMS"}, "19004": {"QMS"}, "24001": {"EMS"}, "14001": {"EMS"}, "24004": {"EMS"},
+    "14004": {"EMS"}, "45001": {"OHSMS"}, "28001": {"OHSMS"}, "18001": {"OHSMS"}, "28002": {"OHSMS"},
+    "22000": {"FSMS"}, "27341": {"HACCP"}, "27001": {"ISMS"}, "22080": {"ISMS"}, "27002": {"ISMS"},
+    "22081": {"ISMS"}, "20000": {"ITSMS"}, "23331": {"EnMS"}, "50001": {"EnMS"}, "29490": {"IPMS"},
+    "10012": {"MMS"}, "19022": {"MMS"}, "27922": {"SERVICE"}, "19011": {"*"}, "19021": {"*"}, "17021": {"*"},
+}
+_PREFIX_FIELDS = {"OHSAS": {"OHSMS"}, "HJ": {"EMS"}, "GBZ": {"OHSMS"}, "AQ": {"OHSMS"}, "AQ/T": {"OHSMS"},
+                  "CCAA": {"*"}, "CNAS-CC": {"*"}}
+_NAMED_STANDARD = re.compile(r"(?:GB/T|GB|ISO/IEC|ISO|OHSAS)\s*(\d{4,5})")
+# A checklist entry's field label before its clause: Q 8.5.1, E6.1.2, S:8.1.2.
+_LABEL = re.compile(r"(?<![A-Za-z])(Q|E|S|OH|F|H|I|IS|EN|SV|FW)\s*[:：]?\s*(?:A\.)?\d{1,2}(?:\.\d{1,2}){0,3}\s*$")
+# The words of a field's matters, most specific first; each match is used up, so 食品安全 and
+# 信息安全 are not OHSMS's 安全.
+_FIELD_WORDS: tuple[tuple[re.Pattern, frozenset[str]], ...] = tuple((re.compile(p), frozenset(f)) for p, f in (
+    (r"食品安全|CCP|HACCP|杀菌|灭菌|金属探测|金属检测|异物|过敏原|微生物|致病菌|农药残留|农残|添加剂", ("FSMS", "HACCP")),
+    (r"信息安全|网络安全|数据安全|备份|访问控制|口令|密码|漏洞|恶意|病毒|保密|权限|机房", ("ISMS",)),
+    (r"能源|能耗|节能|用能|耗能|能效", ("EnMS",)),
+    (r"化学品|泄漏", ("EMS", "OHSMS")),
+    (r"环境|排放|(?<!报)废(?!品)|噪声|扬尘|污染|合规义务", ("EMS",)),
+    ((r"安全(?!性)|危险|职业|消防|防护|劳保|劳动保护|特种设备|特种作业|应急|事故|伤害|有限空间|动火|高处|用电|"
+      r"隐患|触电|起重|中毒|防尘|防毒|健康"), ("OHSMS",)),
+    (r"售后|回访", ("SERVICE",)),
+    (r"质量|检验|验收|合格|顾客|客户|首件|尺寸|工艺|产品|交付|检测", ("QMS",)),
+))
+
+
+def fields_named(text: str) -> set[str]:
+    """The fields a text names: a checklist label at its end (the entry's own), else the systems,
+    abbreviations and standards it names."""
+    if (m := _LABEL.search(text)):
+        return {PREFIX_FIELD[m.group(1).upper()]}
+    found = {f for f, rx in _FIELD_NAMED_RE.items() if rx.search(text)}
+    for m in _NAMED_STANDARD.finditer(text):
+        found |= _STANDARD_FIELDS.get(m.group(1), set()) - {"*"}
+    return found
+
+
+def fields_of_words(text: str) -> set[str]:
+    """The fields whose matters a point's words are (有限空间作业 → OHSMS, 废水排放 → EMS)."""
+    found: set[str] = set()
+    for rx, fields in _FIELD_WORDS:
+        if rx.search(text):
+            found |= fields
+            text = rx.sub(" ", text)
+    return found
+
+
+@lru_cache(maxsize=1)
+def _law_table() -> tuple[tuple[str, frozenset[str]], ...]:
+    """(title words, fields) from data/law_fields.csv, longest words first."""
+    import csv
+
+    with (DATA_DIR / "law_fields.csv").open(encoding="utf-8-sig", newline="") as fh:
+        rows = [(r["words"].strip(), frozenset(r["fields"].split())) for r in csv.DictReader(fh) if r["words"].strip()]
+    return tuple(sorted(rows, key=lambda r: -len(r[0])))
+
+
+def law_fields(title: str) -> set[str]:
+    """The management systems a law, regulation or standard's title belongs to (`law_fields.csv`);
+    each match is used up (《中华人民共和国食品安全法》 is FSMS's, not OHSMS's 安全)."""
+    found: set[str] = set()
+    for words, fields in _law_table():
+        if words in title:
+            found |= fields
+            title = title.replace(words, " ")
+    return found
+
+
+@lru_cache(maxsize=1)
+def _clause_fields() -> dict[str, set[str]]:
+    """Clause title → the fields whose standards have it (环境因素 → EMS; 内部审核 → all three)."""
+    out: dict[str, set[str]] = defaultdict(set)
+    for (system, _), title in clause_titles().items():
+        out[title].add(system)
+    return out
+
+
+class FieldShare:
+    """What of a field pack's documents belongs to the field (see the module docstring).
+    `doc_fields`: each document's fields (a document that records none: its case's)."""
+
+    def __init__(self, field: str, doc_fields: dict[str, set[str]]):
+        self.field = field
+        self.doc_fields = doc_fields
+
+    def _joint(self, doc_id: str) -> set[str] | None:
+        """None when the whole document is the field's; the fields of a joint document; an empty
+        set when the document is only other fields'."""
+        fields = self.doc_fields.get(doc_id) or set()
+        if self.field not in fields:
+            return set() if fields else None
+        return fields if len(fields) > 1 else None
+
+    def _decide(self, joint: set[str], *candidates: set[str]) -> bool:
+        """The first of the candidate attributions that names one of the joint document's fields."""
+        for found in candidates:
+            found = joint if "*" in found else found & joint
+            if found:
+                return self.field in found
+        return False
+
+    def keep_control_point(self, point: str, context: str, doc_id: str) -> bool:
+        joint = self._joint(doc_id)
+        if joint is None or not joint:
+            return joint is None
+        realisation = {"QMS"} if "QMS" in joint else {"FSMS", "HACCP"}
+        return self._decide(joint, fields_named(context), fields_of_words(point), realisation)
+
+    def keep_audit_point(self, point: str, context: str, doc_id: str) -> bool:
+        joint = self._joint(doc_id)
+        if joint is None or not joint:
+            return joint is None
+        return self._decide(joint, fields_named(context), fields_of_words(point), _clause_fields().get(point, set()))
+
+    def keep_citation(self, cited: dict[str, Any], context: str, doc_id: str) -> bool:
+        joint = self._joint(doc_id)
+        if joint is None or not joint:
+            return joint is None
+        title = cited["title"] or ""
+        if cited["kind"] == "law":
+            return self._decide(joint, law_fields(title), fields_named(context))
+        base = re.match(r"\d+", cited["number"] or "")
+        by_number = _STANDARD_FIELDS.get(base.group(0), set()) if base else set()
+        if by_number or cited["prefix"] in _PREFIX_FIELDS:      # a system's standard: that system's only
+            return self._decide(joint, by_number or _PREFIX_FIELDS[cited["prefix"]])
+        # a product or technical standard: by its title, else what its item says, else product requirements
+        return self._decide(joint, law_fields(title), fields_named(context), {"QMS"})
+
+
+def document_fields(catalog: Catalog, found: list[Case]) -> dict[str, set[str]]:
+    """Each document of the cases → the fields it records (its case's when it records none)."""
+    case_of = {d["id"]: set(c.fields) for c in found for a in c.audits for d in a.documents}
+    out = dict(case_of)
+    ids = list(case_of)
+    for i in range(0, len(ids), 500):
+        chunk = ids[i:i + 500]
+        for doc_id, fields in catalog.db.execute(
+                f"select id, fields from documents where id in ({','.join('?' * len(chunk))})", chunk):
+            recorded = set(json.loads(fields or "[]"))
+            if recorded:
+                out[doc_id] = recorded
+    return out
+
+
 # -- the subject --------------------------------------------------------------------------------
 
 def code_subject(code: str, version: str, found: list[Case]) -> dict[str, Any]:
@@ -205,10 +445,7 @@ def code_subject(code: str, version: str, found: list[Case]) -> dict[str, Any]:
         names = "、".join(f"{c['code']} {c['name'] or ''}".strip() for c in info["children"][:12])
         desc.append(f"下设 {len(info['children'])} 个{LEVEL_NAMES.get(info['children'][0]['level'], '下级代码')}：{names}"
                     + ("等" if len(info["children"]) > 12 else "") + "。")
-    same = info["counterpart"]["same_number"]
-    if same:
-        desc.append(f"{'旧版' if same['table'] == 'legacy' else '2020 版'}代码表中同号 {same['code']}"
-                    f"「{same['name'] or '—'}」" + ("含义相同。" if same["same_meaning"] else "含义不同，按文件日期区分版本。"))
+    desc.append(counterpart_sentence(code, info))
     scopes = Counter(s for c in found if (s := clean_scope(c.scope)))
     if scopes:
         desc.append("档案中此代码的认证范围表述如：" + "；".join(s for s, _ in scopes.most_common(5)) + "。")
@@ -219,6 +456,33 @@ def code_subject(code: str, version: str, found: list[Case]) -> dict[str, Any]:
             "iaf": {"sector": code[:2], **sector, "nace": nace} if sector else None,
             "description": desc,
             "scopes": [{"scope": s, "cases": n} for s, n in scopes.most_common(10)]}
+
+
+def counterpart_sentence(code: str, info: dict[str, Any]) -> str:
+    """What the other table has for a code: the same number (and whether it means the same), or
+    that it has no such code (the legacy table lists no middle classes: then the codes it has
+    under that number), and the codes there that mean much the same (`scopes.counterparts`, from
+    `SAID_ALIKE`)."""
+    cp = info["counterpart"]
+    other = "旧版" if cp["table"] == "legacy" else "2020 版"
+    same = cp["same_number"]
+    if same:
+        out = (f"{other}代码表中同号 {same['code']}「{same['name']}」"
+               + ("含义相同" if same["same_meaning"] else "含义不同，按文件日期区分版本"))
+    else:
+        out = f"{other}代码表中没有 {code}"
+        under = cp.get("under_same_number") or []
+        if under:
+            listed = "、".join(f"{u['code']}「{u['name']}」" for u in under[:6]) + ("等" if len(under) > 6 else "")
+            alike = [u["code"] for u in under if u["same_meaning"]]
+            out += (f"（{other}代码表不列中类名称；同号之下为 {listed}，"
+                    + (f"其中 {'、'.join(alike)} 与此含义相近）" if alike else "与此含义不同）"))
+    said = {same["code"]} if same and same["same_meaning"] else set()
+    alike = [e for e in cp["equivalents"] if e["code"] not in said and e["score"] >= SAID_ALIKE]
+    if alike:
+        out += (f"；{other}中含义相近的代码：" if said else f"。{other}中含义相近的代码：") + \
+            "、".join(f"{e['code']}「{e['name']}」" for e in alike)
+    return out + "。"
 
 
 def _nace() -> dict[str, str]:
@@ -289,6 +553,12 @@ def build_pack(catalog: Catalog, code: str | None = None, field: str | None = No
     texts = rec.page_texts(catalog, [i for i, t in doc_types.items() if t in POINT_TYPES + ("ncr",)])
     reports = {i: p for i, p in texts.items() if doc_types[i] == "audit_report"}
     methods = audit_methods(texts, doc_types)
+    share = FieldShare(field, document_fields(catalog, found)) if field else None
+    if share:          # the field's own key control points, not those of the joint audits' other fields
+        kcps = [{"point": p.point, "reports": len(p.doc_ids), "notes": p.notes[:3]}
+                for p in key_control_points(reports, share.keep_control_point)][:15]
+    else:
+        kcps = profile["key_control_points"]
     ncs = [f for c in found for a in c.audits for f in a.findings
            if f["kind"] == "nonconformity" and (not field or f["field"] == field)]
     years = Counter(a["start"][:4] for a in profile["audits"] if a["start"])
@@ -303,13 +573,13 @@ def build_pack(catalog: Catalog, code: str | None = None, field: str | None = No
                     "first_year": min(years) if years else None, "last_year": max(years) if years else None,
                     "by_year": [{"year": y, "audits": n} for y, n in sorted(years.items())]},
         "processes": processes(reports, org_of),
-        "key_control_points": profile["key_control_points"],
+        "key_control_points": kcps,
         "audit_points": [{"point": p.point, "documents": len(p.doc_ids), "clauses": methods["clauses"].get(p.point, [])}
-                         for p in audit_points(texts)][:25],
+                         for p in audit_points(texts, share.keep_audit_point if share else None)][:25],
         "audit_methods": {"named": methods["named"], "verified": methods["verified"]},
-        "laws": citations(texts)[:40],
+        "laws": citations(texts, share.keep_citation if share else None)[:40],
         "nonconformities": profile["nonconformities"],
-        "cases": [_case_brief(catalog, c, field) for c in chosen],
+        "cases": [_case_brief(catalog, c, field, share, reports) for c in chosen],
         "auditors": None if anonymise else [
             {"name": a["name"], "reg_no": a["reg_no"], "audits": a["audits"], "leader": a["roles"].get("leader", 0),
              "organisations": a["organisations"], "last": a["last"]} for a in profile["auditors"]],
@@ -319,8 +589,14 @@ def build_pack(catalog: Catalog, code: str | None = None, field: str | None = No
     return pack
 
 
-def _case_brief(catalog: Catalog, case: Case, field: str | None) -> dict[str, Any]:
+def _case_brief(catalog: Catalog, case: Case, field: str | None, share: FieldShare | None = None,
+                reports: dict[str, list[str]] | None = None) -> dict[str, Any]:
     s = case_summary(catalog, case, n=4)
+    points = [p["point"] for p in s["key_control_points"]]
+    if share:
+        own = {d["id"] for a in case.audits for d in a.documents}
+        points = [p.point for p in key_control_points({i: t for i, t in (reports or {}).items() if i in own},
+                                                      share.keep_control_point)]
     return {"org": case.org["name"], "credit_code": case.org["credit_code"], "fields": case.fields,
             "cycle": case.cycle, "start": case.start, "end": case.end, "scope": case.scope, "codes": case.codes,
             "cert_nos": case.cert_nos,
@@ -328,7 +604,7 @@ def _case_brief(catalog: Catalog, case: Case, field: str | None) -> dict[str, An
                         "nonconformities": sum(f["kind"] == "nonconformity" and (not field or f["field"] == field)
                                                for f in a.findings)} for a in case.audits],
             "summary": [x["sentence"] for x in s["summary"]],
-            "key_control_points": [p["point"] for p in s["key_control_points"]][:8]}
+            "key_control_points": points[:8]}
 
 
 def anonymise_pack(catalog: Catalog, pack: dict[str, Any], found: list[Case]) -> dict[str, Any]:

@@ -1,9 +1,8 @@
 """Posting lists beside each segment in a form numpy reads in place (the `.apo` file).
 
-Whoosh keeps a term's postings as zlib-compressed pickles, one per block of 128. Decoding them is
-what a query costs the first time a process meets a common word: at 100,000 documents ~100 ms for
-a word in every document (800 blocks across the segments), several times that for the pairs of
-a phrase. `SidecarFieldWriter` sees every posting Whoosh writes into a segment (new documents
+Whoosh keeps a term's postings as zlib-compressed pickles, one per block of 128: decoding them is
+what a query costs the first time a process meets a common word (benchmarks/README.md, fourth
+round). `SidecarFieldWriter` sees every posting Whoosh writes into a segment (new documents
 and merges alike, in every process of a bulk build) and also writes them here, uncompressed and
 fixed-width, so that `Sidecar.find` hands `matchsets` a term's document numbers, weights and
 (for pair fields) positions as arrays over the segment's memory map: no decompression, no
@@ -41,9 +40,9 @@ from whoosh.compat import dumps
 from whoosh.system import pack_int
 from whoosh.util.numeric import length_to_byte
 
+from ..schema import PackedPositions, unpack_positions
 from .arraypool import SortedPostings
 from .pairpostings import PairPostings
-from .schema import PackedPositions, unpack_positions
 
 log = logging.getLogger(__name__)
 EXT = ".apo"

@@ -1,13 +1,12 @@
 """Whoosh's posting pool as arrays, and the postings written a block at a time.
 
 Whoosh's segment writer keeps every posting as a tuple in a sorting pool, sorts the tuples when
-it commits, and hands them one at a time to the field writer, which checks each, adds it to
-the current block and updates the block's statistics: ~10 µs a posting, 4.5 ms a document at
-commit once the word pairs no longer went through it (4,000 documents in one process, measured;
-3.0 ms with this pool and block writing). `ArrayPool` keeps the postings in arrays as they come (a term number, the
-document, the weight, the value if there is one); at commit the writer's `add_postings` gets a
-`SortedPostings`, ordered with numpy, and fills each block of 128 postings with slices, with the
-same statistics Whoosh computes, so that the files are the ones Whoosh would write.
+it commits, and hands them one at a time to the field writer, which checks each, adds it to the
+current block and updates the block's statistics (~10 µs a posting). `ArrayPool` keeps the
+postings in arrays as they come (a term number, the document, the weight, the value if there is
+one); at commit the writer's `add_postings` gets a `SortedPostings`, ordered with numpy, and fills
+each block of 128 postings with slices, with the same statistics Whoosh computes, so that the
+files are the ones Whoosh would write (benchmarks/README.md, fifth round).
 """
 from __future__ import annotations
 

@@ -3,8 +3,8 @@ sorted and laid out with numpy straight into the segment's sidecar (`sidecar`).
 
 Pairs (`schema.PairField`) are two thirds of a document's postings and most of a segment's
 terms, nearly all met in one document. Through Whoosh each posting was a tuple in its sorting
-pool and each term its own pickled, compressed block and hash-table entry: 15 of the 32 ms a
-document cost to index (2,000 documents in one process, measured). Only `matchsets` reads
+pool and each term its own pickled, compressed block and hash-table entry (benchmarks/README.md,
+fifth round). Only `matchsets` reads
 pairs (phrases), from the sidecar; so, when the segment's field writer keeps a sidecar, the
 writer hands the pairs to it instead of to Whoosh (`install`). Merges copy them from the
 source segments' sidecars (or, for a segment written before, from Whoosh's postings).
@@ -18,7 +18,7 @@ from itertools import repeat
 import numpy as np
 from whoosh.writing import SegmentWriter
 
-from .schema import PairField, unpack_positions
+from ..schema import PairField, unpack_positions
 
 _U16 = 1 << 16
 

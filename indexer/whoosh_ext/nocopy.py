@@ -1,12 +1,10 @@
 """Reading Whoosh segments without copying them into memory.
 
 Whoosh opens each file inside a compound segment (`.seg`) as a `BufferFile` over the segment's
-mmap and wraps it in `io.BytesIO`, which copies it: every segment a searcher opens was read whole
-into the process's own memory (at 100,000 documents 2.8 GB of anonymous memory per process, on
-top of the same bytes in the page cache; measured with tracemalloc). Whoosh reads those files
-through the buffer's `get` (a slice) almost always; the few sequential reads left (headers,
-pickles) are served here from the memoryview itself. `install()` is called on import of
-`indexer.build`, which everything that opens an index imports.
+mmap and wraps it in `io.BytesIO`, which copies it: every segment a searcher opened was read whole
+into the process's own memory (benchmarks/README.md). Whoosh reads those files through the
+buffer's `get` (a slice) almost always; the few sequential reads left (headers, pickles) are
+served here by `MemoryFile` from the memoryview itself.
 """
 from __future__ import annotations
 
