@@ -41,7 +41,7 @@ run: ingest
 	$(BIN)/auditarchive --home $(DATA) serve --host $(HOST) --port $(PORT)
 
 test: setup
-	$(BIN)/python -m pytest -q -ra
+	$(BIN)/python -m pytest -q -ra --durations=15
 
 bench: sample
 	$(BIN)/python benchmarks/ingest.py

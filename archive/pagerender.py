@@ -96,7 +96,7 @@ class Renderer:
         future = self._get_pool().schedule(_render_in_worker, args=(str(path), page_number, scale),
                                            timeout=self.timeout)
         try:
-            outcome, value, message = future.result()
+            outcome, value, detail = future.result()
         except FutureTimeout:
             raise PdfError("timeout", message("render.timeout", seconds=self.timeout)) from None
         except MemoryError:
@@ -106,7 +106,7 @@ class Renderer:
         except Exception as exc:  # noqa: BLE001 — whatever PDFium raised, the page cannot be shown
             raise PdfError("damaged", f"{type(exc).__name__}: {exc}") from None
         if outcome != "ok":
-            raise PdfError(str(value), message)
+            raise PdfError(str(value), detail)
         return value                      # type: ignore[return-value]
 
     def close(self) -> None:
