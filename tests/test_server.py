@@ -484,3 +484,17 @@ def test_a_very_long_query_is_the_apis_json_error_and_logged_as_refused(server):
     assert status == 400
     error = json.loads(body)["error"]
     assert error["code"] == "bad_query" and error["message"]
+
+
+def test_a_request_line_with_raw_utf8_is_read_as_percent_encoded(server):
+    """`curl 'http://…/api/v1/search?q=管理评审'` (the README's example) sends the query's UTF-8
+    bytes unencoded: answered like the percent-encoded request a browser sends."""
+    sock = socket.create_connection(("127.0.0.1", server.port), timeout=30)
+    try:
+        sock.sendall("GET /api/v1/search?q=管理评审&per_page=1 HTTP/1.1\r\nHost: x\r\n".encode()
+                     + f"Authorization: Bearer {server.token}\r\nConnection: close\r\n\r\n".encode())
+        status, _, body = read_response(sock, timeout=30)
+    finally:
+        sock.close()
+    assert status == 200, body[:300]
+    assert json.loads(body)["query"]["text"] == "管理评审"

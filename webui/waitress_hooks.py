@@ -20,6 +20,7 @@ It relies on these waitress 3.0 names (`REQUIRED`; tests/test_server.py checks t
   `requests` (read, not yet answered), `total_outbufs_len` and `will_close` (the loop's next pass
   closes the connection);
 - `waitress.parser.HTTPRequestParser`: `received(data)` (returns the bytes it consumed),
+  `parse_header(header_plus)` (the request line and headers, before any is read),
   `headers_finished`, `completed` and `error` (a request completed with an error is answered by
   the error task, then the connection is closed), `expect_continue` (the channel sends
   "100 Continue" when it is set once the head is done, even for a request completed with an
@@ -49,7 +50,7 @@ REQUIRED: dict[Any, tuple[str, ...]] = {
     HTTPChannel: ("received", "error_task_class", "parser_class", "request", "will_close", "total_outbufs_len",
                   "readable", "writable"),
     HTTPRequestParser: ("headers_finished", "completed", "error", "received", "content_length", "chunked",
-                        "body_bytes_received", "expect_continue"),
+                        "body_bytes_received", "expect_continue", "parse_header"),
     ErrorTask: ("execute", "set_close_on_finish", "write", "status", "content_length"),
     Error: ("code", "reason"),
 }
@@ -130,6 +131,15 @@ class BudgetedParser(HTTPRequestParser):
     def __init__(self, adj, socket_map: dict, budget: int | None):
         super().__init__(adj)
         self.socket_map, self.budget = socket_map, budget
+
+    def parse_header(self, header_plus: bytes) -> None:
+        """A request line with raw UTF-8 in its target (`curl '…/search?q=管理评审'`, as the
+        README shows) is read as a browser would send it, percent-encoded: waitress refuses
+        non-ASCII targets with a 400, where gunicorn took them."""
+        line, sep, rest = header_plus.partition(b"\r\n")
+        if any(byte >= 0x80 for byte in line):
+            line = b"".join(b"%%%02X" % byte if byte >= 0x80 else bytes([byte]) for byte in line)
+        super().parse_header(line + sep + rest)
 
     def received(self, data: bytes) -> int:
         head_was_done = self.headers_finished
