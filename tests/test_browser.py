@@ -46,18 +46,22 @@ def page(browser, live_server, request):
     errors: list[str] = []
     pg.on("pageerror", lambda e: errors.append(str(e)))
     pg.dialogs = dialogs
-    pg.goto("/")                                  # not logged in: the login form
-    assert "/login" in pg.url
-    pg.fill("#name", "auditor")
-    pg.fill("#password", live_server.passwords["auditor"])
-    pg.click("form button[type=submit]")
-    pg.wait_for_selector("header .who")
+    log_in_as_auditor(pg, live_server)
     yield pg
     SHOTS.mkdir(parents=True, exist_ok=True)
     pg.screenshot(path=str(SHOTS / f"{request.node.name}.png"), full_page=True)
     context.close()
     assert not dialogs, f"a script ran in the page: {dialogs}"
     assert not errors, f"script errors in the page: {errors}"
+
+
+def log_in_as_auditor(pg, live_server) -> None:
+    pg.goto("/")                                  # not logged in: the login form
+    assert "/login" in pg.url
+    pg.fill("#name", "auditor")
+    pg.fill("#password", live_server.passwords["auditor"])
+    pg.click("form button[type=submit]")
+    pg.wait_for_selector("header .who")
 
 
 def params(url: str) -> dict[str, list[str]]:
@@ -197,11 +201,7 @@ def phone(browser, live_server, request):
     context = browser.new_context(viewport={"width": 390, "height": 844}, locale="zh-CN", base_url=live_server.url,
                                   device_scale_factor=2, is_mobile=True, has_touch=True)
     pg = context.new_page()
-    pg.goto("/")
-    pg.fill("#name", "auditor")
-    pg.fill("#password", live_server.passwords["auditor"])
-    pg.click("form button[type=submit]")
-    pg.wait_for_selector("header .who")
+    log_in_as_auditor(pg, live_server)
     yield pg
     SHOTS.mkdir(parents=True, exist_ok=True)
     pg.screenshot(path=str(SHOTS / (re.sub(r"[^\w.-]+", "_", request.node.name) + ".png")), full_page=False)
