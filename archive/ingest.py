@@ -391,7 +391,7 @@ class Ingestor:
             except OSError:
                 pass
         self.catalog.record_failure(str(path), digest, reason, message, EXTRACTOR_VERSION)
-        log.warning("failed: %s [%s] %s", path, reason, message)
+        log.info("failed: %s [%s] %s", path, reason, message)      # the summary lists them all
         summary.failed.append(Failure(str(path), reason, message))
         self.progress("failed", path, {"reason": reason, "message": message})
 
