@@ -40,8 +40,10 @@ run: ingest
 	@echo "Web UI: http://$(HOST):$(PORT)/  (Ctrl+C stops the server)"
 	$(BIN)/auditarchive --home $(DATA) serve --host $(HOST) --port $(PORT)
 
+# Two processes (pytest-xdist), a test file each at a time: the sample is built once for both
+# (tests/conftest.py) and module fixtures (a Dask cluster, crash references) are set up once.
 test: setup
-	$(BIN)/python -m pytest -q -ra --durations=15
+	$(BIN)/python -m pytest -q -ra --durations=15 -n 2 --dist loadfile
 
 bench: sample
 	$(BIN)/python benchmarks/ingest.py

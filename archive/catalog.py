@@ -81,6 +81,7 @@ class Catalog:
                             "has_images": int, **PAGE_OCR_COLUMNS},
                            pk=("doc_id", "number"), if_not_exists=True)
         self._add_missing("pages", PAGE_OCR_COLUMNS)
+        self._add_missing("documents", {"format": str})
         db["organisations"].create({"id": str, "name": str, "credit_code": str, "names": str},
                                    pk="id", if_not_exists=True)
         db["certificates"].create({"cert_no": str, "lookup_key": str, "org_id": str, "fields": str,
@@ -228,6 +229,7 @@ class Catalog:
         data = {k: (json.loads(row[k]) if k in JSON_COLUMNS and row[k] else row[k]) for k in row}
         return Document(
             id=doc_id, path=data["path"], filename=data["filename"], pages=data["pages"],
+            format=data.get("format") or "pdf",
             doc_type=data["doc_type"], title=data["title"],
             org=Org(name=data["org_name"], credit_code=data["credit_code"]),
             cert_no=data["cert_no"], cert_nos=data["cert_nos"] or [], fields=data["fields"] or [],
@@ -282,7 +284,7 @@ class Catalog:
                 "code_table": doc.code_table, "stage": doc.stage, "audit_start": doc.audit_start,
                 "audit_end": doc.audit_end, "issue_date": doc.issue_date,
                 "expiry_date": doc.expiry_date, "scope": doc.scope, "audit_id": audit_id,
-                "ocr_pages": doc.ocr_pages, "status": doc.status,
+                "ocr_pages": doc.ocr_pages, "status": doc.status, "format": doc.format,
                 "warnings": json.dumps(doc.warnings, ensure_ascii=False),
                 "extractor_version": extractor_version, "seconds": round(seconds, 4),
                 "ingested_at": _now()}])

@@ -28,6 +28,8 @@ from urllib.parse import urlparse
 
 from .executors import Result, failure, new_pool
 from .messages import message
+from .readers.base import ReadError
+from .readers.containers import read_source, real_file
 
 log = logging.getLogger(__name__)
 
@@ -99,7 +101,7 @@ def run_task(fn: Callable[..., Result], source: str | bytes | None, args: tuple,
 
     from .executors import outcome
 
-    if isinstance(source, str) and not os.access(source, os.R_OK):
+    if isinstance(source, str) and not os.access(real_file(source), os.R_OK):
         return failure(_UNREACHABLE, message("cluster.unreachable_path", path=source))
     worker = get_worker()
     slots = max(1, worker.state.nthreads)
@@ -180,7 +182,7 @@ class DaskExecutor:
 
     def _ship(self, source: Path) -> Any:
         if source not in self._shipped:
-            self._shipped[source] = self.client.scatter(source.read_bytes(), hash=False)
+            self._shipped[source] = self.client.scatter(read_source(source), hash=False)
         return self._shipped[source]
 
     def submit(self, fn: Callable[..., Result], source: Path | None, args: tuple, timeout: float,
@@ -197,6 +199,9 @@ class DaskExecutor:
                 sent = self._ship(source) if self.send_bytes else str(source)
             except OSError as exc:
                 self._ready.append((ticket, failure("unreadable", message("file.unreadable", detail=exc.strerror or exc))))
+                return
+            except ReadError as exc:
+                self._ready.append((ticket, failure(exc.reason, str(exc))))
                 return
         future = self.client.submit(run_task, fn, sent, tuple(args), timeout, what, self.memory_mb,
                                     self._threads_on_host(), self.ocr_cache, pure=False,

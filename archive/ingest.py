@@ -33,13 +33,17 @@ from .messages import message
 from .models import Document
 from .ocr import needs_ocr
 from .originals import file_stamp
-from .pdf import Page, PdfError, read_pdf
+from .pdf import Page
+from .readers.base import ReadError
+from .readers.containers import display_path, expand, is_ref, read_source, real_file
+from .readers.dispatch import ARCHIVE_KINDS, EXTENSIONS, OCR_KINDS, ocr_page, read_pages, sniff, sniff_named
 
 log = logging.getLogger(__name__)
 
 # Bump when extraction changes: documents extracted by an older version are extracted again.
 # 2: pages without a usable text layer are read by OCR.
 EXTRACTOR_VERSION = 2
+ENV_OCR_CACHE = "AUDITARCHIVE_OCR_CACHE"
 OCR_MODES = ("auto", "always", "never")
 
 
@@ -52,11 +56,12 @@ def sha256_file(path: Path) -> str:
 
 
 def _read(path: str | bytes) -> tuple[bytes | None, dict[str, Any] | None]:
-    """The file's bytes: read from its path, or as sent with the task (a cluster's `--send-bytes`)."""
-    if isinstance(path, (bytes, bytearray)):
-        return bytes(path), None
+    """The file's bytes: read from its path, from its archive (a member's reference), or as sent
+    with the task (a cluster's `--send-bytes`)."""
     try:
-        return Path(path).read_bytes(), None
+        return read_source(path), None
+    except ReadError as exc:
+        return None, {"ok": False, "sha256": None, "reason": exc.reason, "message": str(exc)}
     except OSError as exc:
         return None, {"ok": False, "sha256": None, "reason": "unreadable",
                       "message": message("file.unreadable", detail=exc.strerror or exc)}
@@ -64,12 +69,13 @@ def _read(path: str | bytes) -> tuple[bytes | None, dict[str, Any] | None]:
 
 def process_file(path: str | bytes, ocr: str = "auto", cache: str | None = None,
                  split: bool = False) -> dict[str, Any]:
-    """Read one file and extract its fields: the unit of work a worker runs.
+    """Read one file (or archive member) and extract its fields: the unit of work a worker runs.
 
-    Returns a picklable dict: {"ok": True, "sha256", "pages", "extracted", "seconds"} or
-    {"ok": False, "sha256", "reason", "message"}. With `split`, a file with pages to OCR returns
-    {"ok": True, "sha256", "ocr_todo": [page numbers], "read": [Page], "seconds"} instead, for the
-    pool to OCR its pages as tasks of their own (`ocr_task`) and finish it (`finish_task`);
+    The format is found from the content (`archive.readers.dispatch.sniff`). Returns a picklable
+    dict: {"ok": True, "sha256", "format", "size", "pages", "extracted", "seconds"} or {"ok": False,
+    "sha256", "reason", "message"}. With `split`, a file with pages to OCR returns {"ok": True,
+    "sha256", "format", "size", "ocr_todo": [page numbers], "read": [Page], "seconds"} instead, for
+    the pool to OCR its pages as tasks of their own (`ocr_task`) and finish it (`finish_task`);
     otherwise OCR runs here, page after page.
     """
     started = time.perf_counter()
@@ -78,23 +84,28 @@ def process_file(path: str | bytes, ocr: str = "auto", cache: str | None = None,
         return failed  # type: ignore[return-value]
     digest = hashlib.sha256(data).hexdigest()
     try:
-        pages = read_pdf(data, want_tables=wants_tables)
-    except PdfError as exc:
+        kind = sniff_named(data, path if isinstance(path, str) else None)
+        if kind in ARCHIVE_KINDS:        # archives are opened when planning; one met here is nested too deep
+            raise ReadError("nested", message("archive.nested_too_deep"))
+        pages = read_pages(data, kind, want_tables=wants_tables, cache=cache)
+    except ReadError as exc:
         return {"ok": False, "sha256": digest, "reason": exc.reason, "message": str(exc)}
-    todo = [p.number for p in pages if needs_ocr(ocr, p.has_text, p.has_images, p.text)]
+    todo = ([p.number for p in pages if needs_ocr(ocr, p.has_text, p.has_images, p.text)]
+            if kind in OCR_KINDS else [])          # Word, sheets and OFD have no page image to read
+    base = {"ok": True, "sha256": digest, "format": kind, "size": len(data)}
     if todo and split:
-        return {"ok": True, "sha256": digest, "ocr_todo": todo, "read": pages,
-                "seconds": time.perf_counter() - started}
-    read = {n: _ocr_page(data, n, cache) for n in todo}
-    return finish_task(digest, pages, read, time.perf_counter() - started)
+        return {**base, "ocr_todo": todo, "read": pages, "seconds": time.perf_counter() - started}
+    read = {n: _ocr_page(data, kind, n, cache) for n in todo}
+    return {**finish_task(digest, pages, read, time.perf_counter() - started), **base}
 
 
-def _ocr_page(data: bytes, number: int, cache: str | None) -> dict[str, Any]:
-    from .ocr import ocr_pdf_page
+def _ocr_page(data: bytes, kind: str, number: int, cache: str | None) -> dict[str, Any]:
     from .ocrcache import shared
 
     try:
-        return {"ok": True, **ocr_pdf_page(data, number, shared(cache)).to_dict()}
+        return {"ok": True, **ocr_page(data, kind, number, shared(cache), cache).to_dict()}
+    except ReadError as exc:
+        return {"ok": False, "reason": exc.reason, "message": str(exc)}
     except Exception as exc:  # noqa: BLE001 — one unreadable page must not lose the document
         return {"ok": False, "reason": "error", "message": f"{type(exc).__name__}: {exc}"}
 
@@ -106,7 +117,11 @@ def ocr_task(path: str | bytes, digest: str, number: int, cache: str | None) -> 
         return failed  # type: ignore[return-value]
     if hashlib.sha256(data).hexdigest() != digest:
         return {"ok": False, "reason": "changed", "message": message("file.changed")}
-    return _ocr_page(data, number, cache)
+    try:
+        kind = sniff(data)
+    except ReadError as exc:
+        return {"ok": False, "reason": exc.reason, "message": str(exc)}
+    return _ocr_page(data, kind, number, cache)
 
 
 def finish_task(digest: str, pages: list[Page], read: dict[int, dict[str, Any]],
@@ -149,10 +164,25 @@ def ingest_roots(paths: Iterable[str | Path]) -> list[str]:
     return out
 
 
-def discover(paths: Iterable[str | Path], problems: list[tuple[str, str]] | None = None) -> list[Path]:
-    """PDF files under the given paths: folders recursively (following links to folders, each
-    folder once), files named directly whatever their name. Folders that cannot be listed are
-    added to `problems` as (path, message)."""
+_JUNK = {"thumbs.db", "desktop.ini", ".ds_store"}
+
+
+def worth_reading(name: str) -> bool:
+    """A name a folder walk reads: a document or archive extension, or none at all (the content
+    decides); not a system file, a hidden file or a Word lock file (`~$报告.docx`)."""
+    base = name.rsplit("/", 1)[-1]
+    if not base or base.lower() in _JUNK or base.startswith((".", "~$")) or name.startswith("__MACOSX/"):
+        return False
+    suffix = os.path.splitext(base)[1].lower()
+    return not suffix or suffix in EXTENSIONS
+
+
+def discover(paths: Iterable[str | Path], problems: list[tuple[str, str]] | None = None,
+             others: list[Path] | None = None) -> list[Path]:
+    """Files to read under the given paths: in folders (recursively, following links to folders,
+    each folder once) those whose names say document or archive (`worth_reading`), files named
+    directly whatever their name; the format is decided from the content later. Folders that
+    cannot be listed are added to `problems` as (path, message); files passed over to `others`."""
     found: list[Path] = []
     seen: set[Path] = set()
     visited: set[str] = set()
@@ -182,11 +212,31 @@ def discover(paths: Iterable[str | Path], problems: list[tuple[str, str]] | None
             visited.add(real)
             dirs.sort()
             for name in sorted(files):
-                if name.lower().endswith(".pdf"):
-                    q = Path(folder) / name
-                    if q.is_file():
-                        add(q)
+                q = Path(folder) / name
+                if not q.is_file():
+                    continue
+                if worth_reading(name):
+                    add(q)
+                elif others is not None:
+                    others.append(q)
     return found
+
+
+Source = Path | str         # a file, or an archive member's reference (`archive.readers.containers.member_ref`)
+
+
+def display(source: Source) -> Path:
+    """Where people see a source: its path, or `<archive>/<member>`."""
+    return Path(display_path(source)) if is_ref(source) else Path(source)
+
+
+def source_stamp(source: Source, size: int | None = None) -> str:
+    """A file's stamp; a member's is its size with its archive's times (an archive rewritten is
+    looked at again; its unchanged members cost a hash, not an extraction)."""
+    if not is_ref(source):
+        return file_stamp(Path(source).stat())
+    stat = os.stat(real_file(source))
+    return f"{size}:{stat.st_mtime_ns}:{stat.st_ctime_ns}"
 
 
 @dataclass
@@ -209,6 +259,8 @@ class Summary:
     ocr_cached: int = 0                # of those, pages whose OCR came from the cache
     ocr_failed: int = 0                # pages OCR could not read (noted in the document's warnings)
     no_text: int = 0
+    formats: dict[str, int] = field(default_factory=dict)   # documents written, by format read
+    others: int = 0                    # files passed over: not documents by their names (notes, videos …)
     seconds: float = 0.0
     workers: int = 1
     cluster_workers: int | None = None  # Dask workers connected (a cluster run only)
@@ -224,7 +276,8 @@ def to_document(path: Path, result: dict[str, Any]) -> Document:
     found = dict(result["extracted"])
     pages = result["pages"]
     doc = Document.from_dict({**found, "id": result["sha256"], "path": str(path),
-                              "filename": path.name, "pages": len(pages)})
+                              "filename": path.name, "pages": len(pages),
+                              "format": result.get("format") or "pdf"})
     doc.ocr_pages = sum(1 for p in pages if p.get("ocr"))
     if pages and not any(p["has_text"] or p.get("ocr") and p["text"] for p in pages):
         doc.status = "no_text"
@@ -250,7 +303,8 @@ class Ingestor:
         `cluster`: a Dask scheduler's address (`tcp://HOST:8786`): the tasks run on its workers
         instead of a local pool; `send_bytes` ships each file's bytes to them (None: only when a
         worker cannot read the path).
-        `ocr_cache`: the OCR cache file (default `ocr-cache.db` beside the catalogue).
+        `ocr_cache`: the OCR cache file (default `$AUDITARCHIVE_OCR_CACHE`, else `ocr-cache.db`
+        beside the catalogue: data homes on one machine can share one, as the test suite does).
         `progress(event, path, info)` hears of every file (added, unchanged, skipped, failed)
         and of OCR: `ocr_queued` ({"pages": n}) and `ocr_page` ({"page", "cached", "seconds"})."""
         if ocr not in OCR_MODES:
@@ -265,50 +319,66 @@ class Ingestor:
         self.progress = progress or (lambda event, path, info: None)
         self.ocr = ocr
         self.ocr_timeout = ocr_timeout
-        self.ocr_cache = str(ocr_cache or catalog.path.parent / FILENAME)
+        self.ocr_cache = str(ocr_cache or os.environ.get(ENV_OCR_CACHE) or catalog.path.parent / FILENAME)
         self.cluster = cluster
         self.send_bytes = send_bytes
         self.saved: list[str] = []          # ids written by the last run (to index them)
         self.removed: list[str] = []        # ids the last run dropped (content replaced at a path)
 
-    def plan(self, files: list[Path], summary: Summary) -> list[Path]:
-        """Files that need extracting. A file seen before at the same path with the same stamp is
-        unchanged without reading it; one that failed before with the same content and the same
-        extractor is skipped (unless retrying). Workers hash the rest; this process only writes."""
+    def plan(self, files: list[Path], summary: Summary) -> list[Source]:
+        """Sources that need extracting: files, and the members of archives among them. A source
+        seen before at the same path with the same stamp is unchanged without reading it; one that
+        failed before with the same content and the same extractor is skipped (unless retrying).
+        Workers hash the rest; this process only writes."""
         known = self.catalog.known_files(EXTRACTOR_VERSION)
         failed = {r["path"]: r for r in self.catalog.failures()}
-        todo: list[Path] = []
+        todo: list[Source] = []
         for path in files:
-            try:
-                stamp = file_stamp(path.stat())
-                if known.get(str(path)) == stamp:
-                    summary.unchanged += 1
-                    self.progress("unchanged", path, None)
+            expanded = expand(path, worth_reading)
+            if expanded is None:
+                sources: list[tuple[Source, int | None]] = [(path, None)]
+            else:
+                for shown, reason, text in expanded.problems:
+                    self._fail(Path(shown), None, reason, text, summary)
+                summary.others += len(expanded.others)
+                summary.files += len(expanded.members) + len(expanded.problems) - 1   # members, not the archive
+                sources = [(ref, size) for ref, size in expanded.members]
+            for source, size in sources:
+                shown = str(display(source))
+                try:
+                    stamp = source_stamp(source, size)
+                    if known.get(shown) == stamp:
+                        summary.unchanged += 1
+                        self.progress("unchanged", display(source), None)
+                        continue
+                    prior = failed.get(shown)
+                    if (prior and not self.retry_failed and prior["extractor_version"] == EXTRACTOR_VERSION
+                            and prior["sha256"] == hashlib.sha256(read_source(source)).hexdigest()):
+                        summary.skipped_failed += 1
+                        self.progress("skipped", display(source), None)
+                        continue
+                except ReadError:
+                    pass                      # read again by a worker, which reports why it cannot
+                except OSError as exc:
+                    self._fail(display(source), None, "unreadable",
+                               message("file.unreadable", detail=exc.strerror or exc), summary)
                     continue
-                prior = failed.get(str(path))
-                if (prior and not self.retry_failed and prior["extractor_version"] == EXTRACTOR_VERSION
-                        and prior["sha256"] == sha256_file(path)):
-                    summary.skipped_failed += 1
-                    self.progress("skipped", path, None)
-                    continue
-            except OSError as exc:
-                self._fail(path, None, "unreadable", message("file.unreadable", detail=exc.strerror or exc), summary)
-                continue
-            todo.append(path)
+                todo.append(source)
         return todo
 
     def run(self, paths: Iterable[str | Path], files: list[Path] | None = None,
-            problems: list[tuple[str, str]] | None = None) -> Summary:
-        """Ingest `files` with the folders that could not be listed (default: what
-        `discover(paths)` finds)."""
+            problems: list[tuple[str, str]] | None = None, others: list[Path] | None = None) -> Summary:
+        """Ingest `files` with the folders that could not be listed and the files passed over
+        (default: what `discover(paths)` finds)."""
         started = time.perf_counter()
         paths = list(paths)
         self.saved, self.removed = [], []
         if files is None:
-            problems = []
-            files = discover(paths, problems)
+            problems, others = [], []
+            files = discover(paths, problems, others)
+        others = others or []
         self.catalog.record_roots(ingest_roots(paths))
-        summary = Summary(files=len(files), workers=self.workers)
+        summary = Summary(files=len(files), workers=self.workers, others=len(others))
         with self.catalog.ingest_lock():
             for folder, message in problems or []:
                 self._fail(Path(folder), None, "unreadable", message, summary)
@@ -338,7 +408,7 @@ class Ingestor:
             return InlineExecutor()
         return PoolExecutor(self.workers, self.memory_mb)
 
-    def _schedule(self, executor: Executor, todo: list[Path], summary: Summary) -> None:
+    def _schedule(self, executor: Executor, todo: list[Source], summary: Summary) -> None:
         """Files, OCR pages and extractions as tasks over the executor. Work that finishes files
         comes first (extractions, then OCR pages), so results are stored early; a bounded number
         of tasks is in flight so that an interruption loses little."""
@@ -368,7 +438,7 @@ class Ingestor:
                 if kind == "ocr":
                     scan, number = what
                     scan.read[number] = result
-                    self.progress("ocr_page", scan.path, {"page": number, "ok": result["ok"],
+                    self.progress("ocr_page", display(scan.path), {"page": number, "ok": result["ok"],
                                                           "cached": bool(result.get("cached")),
                                                           "seconds": result.get("seconds")})
                     if len(scan.read) == len(scan.todo):
@@ -377,11 +447,13 @@ class Ingestor:
                 path = what.path if kind == "finish" else what
                 if kind == "file" and result["ok"] and "ocr_todo" in result:
                     scan = _Scan(path, result["sha256"], result["read"], result["ocr_todo"],
-                                 result["seconds"])
+                                 result["seconds"], result["format"], result["size"])
                     ocr_pages.extend((scan, n) for n in scan.todo)      # first come, first read
-                    self.progress("ocr_queued", path, {"pages": len(scan.todo)})
+                    self.progress("ocr_queued", display(path), {"pages": len(scan.todo)})
                     continue
                 executor.release(path)
+                if kind == "finish" and result["ok"]:
+                    result.update(format=what.format, size=what.size)
                 self._store(path, result, summary)
 
     def _fail(self, path: Path, digest: str | None, reason: str, message: str, summary: Summary) -> None:
@@ -395,12 +467,13 @@ class Ingestor:
         summary.failed.append(Failure(str(path), reason, message))
         self.progress("failed", path, {"reason": reason, "message": message})
 
-    def _store(self, path: Path, result: dict[str, Any], summary: Summary) -> None:
+    def _store(self, source: Source, result: dict[str, Any], summary: Summary) -> None:
+        path = display(source)
         if not result["ok"]:
             self._fail(path, result.get("sha256"), result["reason"], result["message"], summary)
             return
         try:
-            stamp = file_stamp(path.stat())
+            stamp = source_stamp(source, result.get("size"))
         except OSError as exc:
             self._fail(path, result["sha256"], "vanished",
                        message("file.vanished", detail=exc.strerror or exc), summary)
@@ -427,17 +500,20 @@ class Ingestor:
         summary.ocr_cached += result.get("ocr_cached", 0)
         summary.ocr_failed += result.get("ocr_failed", 0)
         summary.no_text += doc.status == "no_text"
-        self.progress("added", path, {"pages": doc.pages})
+        summary.formats[doc.format] = summary.formats.get(doc.format, 0) + 1
+        self.progress("added", path, {"pages": doc.pages, "format": doc.format})
 
 
 @dataclass
 class _Scan:
     """A file whose pages are being read by OCR in the pool."""
-    path: Path
+    path: Source
     digest: str
     pages: list[Page]
     todo: list[int]
     seconds: float
+    format: str
+    size: int
     read: dict[int, dict[str, Any]] = field(default_factory=dict)
 
 

@@ -21,11 +21,20 @@ from __future__ import annotations
 # -- vocabularies ------------------------------------------------------------------------------
 
 FAILURE_NAMES = {
-    "empty": "空文件（0 字节）", "not_pdf": "不是 PDF 文件", "encrypted": "PDF 已加密，需要密码",
-    "truncated": "文件不完整（传输或复制中断）", "damaged": "PDF 已损坏，无法解析",
+    "empty": "空文件（0 字节）", "not_pdf": "不是 PDF 文件", "encrypted": "文件已加密，需要密码",
+    "truncated": "文件不完整（传输或复制中断）", "damaged": "文件已损坏，无法解析",
     "too_large": "文件过大", "timeout": "处理超时", "crashed": "处理进程崩溃",
     "memory": "处理所需内存超限", "error": "处理出错", "unreadable": "无法读取", "vanished": "文件在处理中被移走",
     "changed": "文件在读取时被改动", "unreachable": "工作节点读不到该文件", "no_page": "没有这一页",
+    "unsafe_name": "压缩包中的文件名不安全", "nested": "压缩包嵌套过深", "no_image": "没有页面图像",
+    "unsupported": "不支持的格式",
+}
+
+# the formats a document is read from (archive/readers/dispatch.py), by the content
+FORMAT_NAMES = {
+    "pdf": "PDF", "docx": "Word（docx）", "wordml": "Word XML", "doc": "Word 97–2003（doc）",
+    "rtf": "RTF", "odt": "ODT", "xlsx": "Excel（xlsx）", "xls": "Excel 97–2003（xls）", "ods": "ODS 表格",
+    "ofd": "OFD", "image": "图片",
 }
 
 # 匹配度 (archive/mining/matching.py): the factors of the formula, and the weights a manager sets
@@ -88,6 +97,7 @@ MESSAGES: dict[str, str] = {
     "document.no_page": "该文档的页码是 1 到 {pages}",
     "document.no_page_text": "文档 {doc_id} 的第 {number} 页没有文本记录",
     "document.unrenderable": "页面无法渲染：{detail}",
+    "document.no_page_image": "这种格式（直接读取的 Word、表格、OFD）没有固定的页面，没有页面图像；请下载原件查看",
     "original.missing": "原件已不在入库时的位置（被移动或删除），请联系档案管理员",
     "original.changed": "原件位置上的文件已被替换或修改，与入库的文件不一致，不能作为本文件提供；请联系档案管理员重新入库",
     "api.token_needed": "需要 API 令牌：请求头 Authorization: Bearer <令牌>（令牌用 auditarchive tokens create 用户名 创建）",
@@ -133,8 +143,9 @@ MESSAGES: dict[str, str] = {
     "upload.file_too_large": "文件超过 {mb} MB",
     "upload.empty": "空文件（0 字节）",
     "upload.not_pdf": "不是 PDF 文件：开头没有 %PDF- 标记",
+    "upload.unsupported": "无法作为文档入库：{detail}",
     "upload.none_chosen": "（未选择文件）",
-    "upload.choose_files": "请选择一个或多个 PDF 文件",
+    "upload.choose_files": "请选择一个或多个文件（PDF、Word、Excel、OFD、图片或 zip / 7z 压缩包）",
     "upload.more_refused": "另外 {count} 个文件",
     "upload.only_first": "这里只列出前 5 个",
 
@@ -149,6 +160,78 @@ MESSAGES: dict[str, str] = {
     "pdf.too_many_pages": "共 {count} 页，超过上限 {limit} 页",
     "pdf.cannot_open": "PDF 无法打开：{detail}",
     "pdf.no_such_page": "PDF 的页码是 1 到 {pages}",
+    # readers of other formats (archive/readers/): each block is one reader's
+    # -- readers: word (docx, Word 2003 XML)
+    "word.empty": "空文件（0 字节）",
+    "word.not_zip": "不是 docx 文件：docx 是 zip 压缩包，此文件开头是 {sample}",
+    "word.old_doc": "这是旧版 Word 二进制文件（OLE2 格式的 .doc）或其他微软办公文档，不是 docx",
+    "word.encrypted": "Word 文档已加密，需要密码才能打开",
+    "word.truncated": "docx 文件不完整（压缩包的目录缺失），可能在传输或复制中断",
+    "word.damaged": "Word 文档已损坏：{detail}",
+    "word.no_document": "压缩包里没有 Word 正文（{part}），不是 Word 文档",
+    "word.not_word": "不是 Word 文档：正文的根元素是 {root}",
+    "word.too_large": "Word 文档解压后的内容超过 {limit} MB（{part}），不予读取",
+    "word.bad_xml": "Word 文档的 XML 有错误（{part}）：{detail}",
+    "word.dtd": "Word 文档的 XML 含有 DTD 声明（Word 从不写入，可能是恶意文件），不予读取",
+    "word.not_wordml": "不是 Word XML 文档（Word 2003 XML 或 Word XML 文档）：根元素是 {root}",
+    # -- readers: office (LibreOffice conversion)
+    "office.kind_doc": "Word 97–2003 文档（.doc）",
+    "office.kind_rtf": "RTF 文档",
+    "office.kind_odt": "ODT 文档",
+    "office.kind_wps": "WPS 文字文档（.wps）",
+    "office.empty": "空文件（0 字节）",
+    "office.not_format": "文件内容不是可读取的{kind}：可能已损坏，或扩展名与内容不符",
+    "office.encrypted": "{kind}已加密，需要密码才能打开",
+    "office.damaged": "无法把这份{kind}转换为 PDF：文件可能已损坏",
+    "office.timeout": "把{kind}转换为 PDF 超过 {seconds:g} 秒，已终止（文件可能已损坏）",
+    "office.no_libreoffice": "读取{kind}需要文档转换程序「LibreOffice」，本机没有安装：请运行"
+                             "「scripts/setup-system.sh」，或「apt-get install libreoffice-writer-nogui」",
+    "office.cannot_start": "文档转换程序无法启动：{detail}",
+    # -- readers: sheet and ofd
+    "sheet.not_sheet": "不是可读取的电子表格（xlsx、xlsm、xls、et、ods）",
+    "sheet.xlsb": "不支持 Excel 二进制工作簿（.xlsb）：请在 Excel 或 WPS 中另存为 .xlsx 后再入库",
+    "sheet.ole_not_excel": "这个 Office 文件里没有 Excel 工作簿，不是 .xls 表格",
+    "sheet.encrypted": "电子表格已加密，需要密码才能打开",
+    "sheet.damaged": "电子表格已损坏：{detail}",
+    "sheet.too_large": "电子表格解压后超过 {mb} MB（可能是恶意构造的文件），不予读取",
+    "sheet.too_many_parts": "电子表格压缩包中有 {count} 个部件，超过上限 {limit} 个",
+    "sheet.too_many_sheets": "共 {count} 个工作表，超过上限 {limit} 个",
+    "sheet.too_many_cells": "工作表（{where}）的数据区域有 {cells} 个单元格，超过上限 {limit} 个",
+    "sheet.xls_sheet": "第 {number} 个工作表",
+    "sheet.ods_table": "第 {number} 个表",
+    "ofd.damaged": "OFD 文件已损坏：{detail}",
+    "ofd.not_ofd": "不是 OFD 文件：OFD.xml 的根元素是 {root}，不是 ofd:OFD",
+    "ofd.missing_part": "OFD 文件缺少 {part}",
+    "ofd.no_pages": "OFD 文件中没有页面",
+    "ofd.too_many_parts": "OFD 压缩包中有 {count} 个部件，超过上限 {limit} 个",
+    "ofd.too_large": "OFD 文件的 {part} 解压后超过 {mb} MB（或全部部件合计超限），不予读取",
+    "ofd.bad_xml": "OFD 文件的 XML 有错误（{part}）：{detail}",
+    "ofd.dtd": "OFD 文件的 XML 含有 DTD 声明（OFD 从不使用，可能是恶意文件），不予读取（{part}）",
+    # -- readers: image and photo
+    "image.empty": "空文件（0 字节）",
+    "image.damaged": "图像已损坏或不是可读取的图像格式（JPEG、PNG、TIFF、BMP、WebP）：{detail}",
+    "image.truncated": "图像不完整（传输或复制中断）：{detail}",
+    "image.too_large": "图像有 {megapixels} 百万像素，超过上限 {limit} 百万像素",
+    "image.memory": "图像解码所需内存超限",
+    "image.too_many_frames": "图像的页数（帧数）超过上限 {limit} 页",
+    "image.no_such_frame": "图像的页码是 1 到 {frames}",
+    # -- readers: dispatch and archives
+    "format.unknown": "不支持的格式：不是 PDF、Word、Excel、OFD、图片或压缩包（开头是 {sample}）",
+    "format.office_encrypted": "Office 文件已加密，需要密码才能打开",
+    "format.ole_other": "不支持的 Office 格式（不是 Word 或 Excel 文件）",
+    "format.presentation": "不支持演示文稿（PowerPoint）",
+    "format.rar": "不支持 RAR 压缩包：请解压后再入库，或改用 zip / 7z 压缩",
+    "archive.damaged": "压缩包已损坏：{detail}",
+    "archive.encrypted": "压缩包已加密，需要密码",
+    "archive.member_encrypted": "压缩包中的该文件已加密，需要密码",
+    "archive.member_damaged": "压缩包中的该文件已损坏：{detail}",
+    "archive.member_missing": "压缩包中已没有该文件：{name}",
+    "archive.member_too_large": "解压后超过 {mb} MB",
+    "archive.total_too_large": "压缩包解压后合计超过 {mb} MB，其余文件未读",
+    "archive.ratio": "压缩比超过 {ratio} 倍，疑似压缩炸弹",
+    "archive.too_many": "压缩包中有 {count} 个文件，超过上限 {limit} 个",
+    "archive.unsafe_name": "文件名指向压缩包之外（{name}），未读取",
+    "archive.nested_too_deep": "压缩包中的压缩包只展开一层，更深的未读取",
     "render.timeout": "渲染超过 {seconds:g} 秒",
     "render.memory": "渲染所需内存超过 {mb} MB",
     "render.crashed": "渲染进程意外退出（退出码 {code}）",
@@ -234,6 +317,8 @@ MESSAGES: dict[str, str] = {
     "cli.ingest_summary": "共 {files} 个文件，用时 {seconds:.1f} 秒（{workers} 个工作进程）：新增 {added}，更新 {updated}，未变 {unchanged}，失败 {failed}",
     "cli.ingest_skipped": "；另有 {count} 个此前失败的文件未重试（加 --retry-failed 重试）",
     "cli.ingest_pages": "页数：{pages}（其中 OCR 识别 {ocr_pages} 页）；无文本层的文件：{no_text}",
+    "cli.ingest_formats": "按格式：{formats}",
+    "cli.ingest_others": "另有 {count} 个文件不是文档（按文件名判断：笔记、视频、系统文件等），未读取",
     "cli.ingest_failed_file": "  失败：{path}：{reason}（{code}）",
     "cli.ingest_failed_detail": "：{detail}",
     "cli.ingest_failed_note": "失败的文件已记录原因，其余文件照常入库；用 auditarchive failures 查看全部失败记录。",
@@ -307,6 +392,10 @@ def message(key: str, /, **values: object) -> str:
     """The text of `key` with its placeholders filled in (a missing key is a programming error)."""
     text = MESSAGES[key]
     return text.format(**values) if values else text.replace("{{", "{").replace("}}", "}")
+
+
+def format_name(kind: str | None) -> str:
+    return FORMAT_NAMES.get(kind or "", kind or "")
 
 
 def failure_name(reason: str | None) -> str:

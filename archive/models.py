@@ -43,12 +43,13 @@ class Finding:
 
 @dataclass
 class Document:
-    """One ingested PDF: what the file is and what it says."""
+    """One ingested document: what the file is and what it says."""
 
     id: str
     path: str
     filename: str
     pages: int = 0
+    format: str = "pdf"                    # archive.readers.dispatch.DOCUMENT_KINDS, read from the content
     doc_type: str | None = None
     title: str | None = None
     org: Org = field(default_factory=Org)

@@ -365,6 +365,11 @@ def ocr_pdf_page(data: bytes, number: int, cache: Any | None = None) -> OcrPage:
             page.close()
     finally:
         pdf.close()
+    return ocr_image(image, cache)
+
+
+def ocr_image(image: np.ndarray, cache: Any | None = None) -> OcrPage:
+    """OCR a prepared page image (a rendered PDF page, a flattened photo) through the cache."""
     key = image_key(image)
     result = cache.get(key) if cache is not None else None
     if result is not None:

@@ -15,6 +15,18 @@ from typing import Iterator
 
 from .catalog import Catalog
 from .models import Document
+from .readers.base import ReadError
+from .readers.containers import read_source, real_file, ref_for_display
+
+# What a downloaded original is, by the format read from its content.
+MIME_TYPES = {
+    "pdf": "application/pdf", "doc": "application/msword", "wordml": "application/msword",
+    "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "rtf": "application/rtf", "odt": "application/vnd.oasis.opendocument.text",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "xls": "application/vnd.ms-excel", "ods": "application/vnd.oasis.opendocument.spreadsheet",
+    "ofd": "application/ofd", "image": "application/octet-stream",
+}
 
 
 class OriginalUnavailable(Exception):
@@ -39,10 +51,28 @@ def sha256_of(path: Path, chunk: int = 1 << 20) -> str:
     return digest.hexdigest()
 
 
+def _member_state(shown: str, doc_id: str, recorded: str | None) -> str:
+    """A member of an archive: its archive's times and the member's size say unchanged; else its
+    bytes are hashed."""
+    ref = ref_for_display(shown)
+    if ref is None:
+        return "missing"
+    try:
+        data = read_source(ref)
+    except (OSError, ReadError):
+        return "missing"
+    stat = os.stat(real_file(ref))
+    if recorded is not None and recorded == f"{len(data)}:{stat.st_mtime_ns}:{stat.st_ctime_ns}":
+        return "ok"
+    return "ok" if hashlib.sha256(data).hexdigest() == doc_id else "changed"
+
+
 def _state(path: Path, doc_id: str, recorded: str | None) -> str:
     """`ok`, `missing` or `changed`."""
     try:
         stat = path.stat()
+    except NotADirectoryError:           # `<archive>/<member>`: the archive is a file
+        return _member_state(str(path), doc_id, recorded)
     except OSError:
         return "missing"
     if not path.is_file():
@@ -91,3 +121,64 @@ def check_originals(catalog: Catalog) -> Iterator[OriginalProblem]:
         states = {p: _state(Path(p), doc_id, known.get(p)) for p in [first] + sorted(set(known) - {first})}
         if "ok" not in states.values():
             yield OriginalProblem(doc_id, first, states[first])
+
+
+def servable_original(catalog: Catalog, doc: Document) -> Path:
+    """A file on disk holding the document's bytes, to send or render: the original itself, or for
+    a member of an archive a private copy named by its hash in the data home (`renditions/`),
+    written once. OriginalUnavailable as `verified_original`."""
+    path = verified_original(catalog, doc)
+    if path.is_file():
+        return path
+    copy = catalog.path.parent / "renditions" / f"{doc.id}.original"
+    if not copy.is_file():
+        ref = ref_for_display(str(path))
+        if ref is None:
+            raise OriginalUnavailable("missing", doc.path)
+        try:
+            data = read_source(ref)
+        except (OSError, ReadError):
+            raise OriginalUnavailable("missing", doc.path) from None
+        copy.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        partial = copy.with_suffix(f".{os.getpid()}.part")
+        partial.write_bytes(data)
+        os.replace(partial, copy)
+    return copy
+
+
+def page_image_source(catalog: Catalog, doc: Document) -> tuple[str, Path]:
+    """What a page image is drawn from: ("pdf", a PDF file) for PDFs and the formats LibreOffice
+    converts (their rendition), ("image", the file) for photos and scans; ReadError `no_image` for
+    formats without fixed pages (Word read directly, spreadsheets, OFD)."""
+    from .readers.dispatch import CONVERTED
+    from .readers.office import convert_to_pdf
+
+    path = servable_original(catalog, doc)
+    if doc.format == "pdf":
+        return "pdf", path
+    if doc.format == "image":
+        return "image", path
+    if doc.format in CONVERTED:
+        renditions = catalog.path.parent / "renditions"
+        convert_to_pdf(path.read_bytes(), doc.format, renditions)
+        from .readers.office import rendition_path
+
+        return "pdf", rendition_path(renditions, doc.id)
+    from .messages import message
+
+    raise ReadError("no_image", message("document.no_page_image"))
+
+
+def original_on_disk(doc: Document) -> bool:
+    """Whether the original (or the archive holding it) is still where it was catalogued (checked
+    cheaply; serving it verifies the bytes)."""
+    path = Path(doc.path)
+    return path.is_file() or any(parent.is_file() for parent in path.parents)
+
+
+def has_page_images(doc: Document) -> bool:
+    """Whether the document view offers page images: a format with fixed pages (PDF, a converted
+    Word file, a photo) whose original is still on disk."""
+    from .readers.dispatch import CONVERTED
+
+    return doc.format in ("pdf", "image", *CONVERTED) and original_on_disk(doc)

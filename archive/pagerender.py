@@ -17,6 +17,7 @@ from pathlib import Path
 
 from .messages import message
 from .pdf import PdfError
+from .readers.base import ReadError
 
 MAX_SIDE_PX = 2400
 RENDER_TIMEOUT = 20.0
@@ -54,12 +55,36 @@ def render_page(path: str, page_number: int, scale: float = 1.5) -> bytes:
         pdf.close()
 
 
-def _render_in_worker(path: str, page_number: int, scale: float) -> tuple[str, bytes | str, str]:
+def render_image_frame(path: str, page_number: int, scale: float = 1.5) -> bytes:
+    """A photo's or scan's frame as PNG, as prepared for OCR (turned upright, flattened), at most
+    MAX_SIDE_PX pixels a side; `scale` 1.5 is full size (the same call as for a PDF page)."""
+    import cv2
+
+    from .readers.image import frame_count, load_frame
+
+    data = Path(path).read_bytes()
+    if not 1 <= page_number <= frame_count(data):
+        raise PdfError("no_page", message("pdf.no_such_page", pages=frame_count(data)))
+    image = load_frame(data, page_number)
+    side = min(MAX_SIDE_PX, max(image.shape[:2]) * scale / 1.5)
+    factor = side / max(image.shape[:2])
+    if factor < 1:
+        image = cv2.resize(image, None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA)
+    ok, png = cv2.imencode(".png", image)
+    if not ok:
+        raise PdfError("damaged", message("document.no_page_image"))
+    return png.tobytes()
+
+
+def _render_in_worker(path: str, page_number: int, scale: float,
+                      kind: str = "pdf") -> tuple[str, bytes | str, str]:
     """("ok", png, "") or ("error", reason, message): PdfError does not cross a process boundary
     (it cannot be unpickled), so the outcome is sent as plain values."""
     try:
+        if kind == "image":
+            return "ok", render_image_frame(path, page_number, scale), ""
         return "ok", render_page(path, page_number, scale), ""
-    except PdfError as exc:
+    except ReadError as exc:
         return "error", exc.reason, str(exc)
 
 
@@ -89,11 +114,12 @@ class Renderer:
                                          context=multiprocessing.get_context("spawn"))
             return self._pool
 
-    def png(self, path: Path, page_number: int, scale: float = 1.5) -> bytes:
-        """The page as PNG; raises PdfError (reason timeout, memory, crashed, damaged, …)."""
+    def png(self, path: Path, page_number: int, scale: float = 1.5, kind: str = "pdf") -> bytes:
+        """The page (of a PDF, or `kind` "image": a photo's frame) as PNG; raises PdfError (reason
+        timeout, memory, crashed, damaged, …)."""
         from pebble import ProcessExpired
 
-        future = self._get_pool().schedule(_render_in_worker, args=(str(path), page_number, scale),
+        future = self._get_pool().schedule(_render_in_worker, args=(str(path), page_number, scale, kind),
                                            timeout=self.timeout)
         try:
             outcome, value, detail = future.result()

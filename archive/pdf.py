@@ -8,7 +8,6 @@ person can act on (empty, not a PDF, encrypted, damaged).
 from __future__ import annotations
 
 import io
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
@@ -16,31 +15,16 @@ import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
 
 from .messages import message
+from .readers.base import MIN_TEXT_CHARS, Page, ReadError
 from .tables import Table, join_lines, page_tables
 from .text import normalise
 
-# Pages with fewer visible characters than this count as having no text layer.
-MIN_TEXT_CHARS = 8
+
+class PdfError(ReadError):
+    """A file that cannot be read as a PDF."""
 
 
-class PdfError(Exception):
-    """A file that cannot be read as a PDF; `reason` is a short machine-readable word."""
-
-    def __init__(self, reason: str, message: str):
-        super().__init__(message)
-        self.reason = reason
-
-
-@dataclass
-class Page:
-    number: int                      # 1-based
-    text: str                        # normalised
-    has_text: bool
-    has_images: bool = False
-    tables: list[Table] = field(default_factory=list)
-
-
-def _check_signature(data: bytes) -> None:
+def check_signature(data: bytes) -> None:
     if not data:
         raise PdfError("empty", message("pdf.empty"))
     head = data[:1024]
@@ -75,7 +59,7 @@ def _page_has_images(page: pdfium.PdfPage) -> bool:
 def read_pdf(data: bytes, want_tables: Callable[[str], bool] | None = None,
              max_pages: int = 5000) -> list[Page]:
     """Read every page's text; fill `tables` for pages where `want_tables(text)` is true."""
-    _check_signature(data)
+    check_signature(data)
     pdf = _open(data)
     try:
         count = len(pdf)

@@ -1,7 +1,7 @@
 """Uploaded originals: checked, stored by content hash under the data home's `files/`, and their
 ingest status read back from the catalogue.
 
-An upload is written to `files/<sha256>/<sanitised name>.pdf`: the same content uploaded twice is
+An upload is written to `files/<sha256>/<sanitised name>` (any format `ingest` reads, by content): the same content uploaded twice is
 stored once, the name a user gave is kept (archive staff recognise their files by it), and no
 name a user sends can leave that folder. Status is never kept in memory: a stored file is
 `ingested` when the catalogue has it, `failed` with the reason when the catalogue recorded a
@@ -20,6 +20,8 @@ from typing import Any, BinaryIO
 
 from .catalog import Catalog
 from .messages import message
+from .readers.base import ReadError
+from .readers.dispatch import DEFAULT_SUFFIX, EXTENSIONS, sniff_file
 
 MAX_UPLOAD_BYTES = 100 * 1024 * 1024
 # One upload request (one or more files together, plus the multipart framing). The server front
@@ -65,16 +67,21 @@ def refuse_announced_length(content_length: int | None, limit: int = MAX_REQUEST
         raise UploadError("too_large", TOO_LARGE_MESSAGE)
 
 
-def safe_filename(name: str | None) -> str:
+def safe_filename(name: str | None, kind: str = "pdf") -> str:
     """A file name that keeps Chinese and ordinary punctuation but cannot name another folder,
     a hidden file or a device: path parts dropped, controls and separators removed, ≤ 120
-    characters, ending in .pdf."""
+    characters, ending in its own extension when that is a document's (`.doc` for Word 2003 XML
+    stays `.doc`), else in the one of the format read from its content (`kind`)."""
     name = unicodedata.normalize("NFC", name or "")
     name = re.split(r"[/\\]", name)[-1]
     name = "".join(ch for ch in name if unicodedata.category(ch)[0] != "C")
-    stem = re.sub(r"\.pdf$", "", name, flags=re.I)
+    match = re.search(r"\.[A-Za-z0-9]{1,5}$", name)
+    if match and match.group().lower() in EXTENSIONS:
+        stem, suffix = name[:match.start()], match.group().lower()
+    else:
+        stem, suffix = name, DEFAULT_SUFFIX.get(kind, ".pdf")
     stem = _UNSAFE.sub("_", stem).strip(" ._") or "upload"
-    return stem[:120] + ".pdf"
+    return stem[:120] + suffix
 
 
 def store_upload(files_dir: Path, filename: str | None, stream: BinaryIO,
@@ -96,15 +103,19 @@ def store_upload(files_dir: Path, filename: str | None, stream: BinaryIO,
                 out.write(chunk)
         if size == 0:
             raise UploadError("empty", message("upload.empty"))
-        if b"%PDF-" not in head:
-            raise UploadError("not_pdf", message("upload.not_pdf"))
+        try:
+            kind = sniff_file(tmp_name)
+        except ReadError as exc:
+            if (filename or "").lower().endswith(".pdf"):       # it said PDF: say it is not one
+                raise UploadError("not_pdf", message("upload.not_pdf")) from None
+            raise UploadError("unsupported", message("upload.unsupported", detail=exc)) from None
         sha = digest.hexdigest()
         folder = files_dir / sha
-        existing = sorted(folder.glob("*.pdf")) if folder.is_dir() else []
+        existing = _stored_in(folder)
         if existing:
             return StoredUpload(sha, existing[0], existing[0].name, size, True)
         folder.mkdir(exist_ok=True)
-        target = folder / safe_filename(filename)
+        target = folder / safe_filename(filename, kind)
         os.replace(tmp_name, target)
         os.chmod(target, 0o440)       # originals are never modified
         return StoredUpload(sha, target, target.name, size, False)
@@ -117,15 +128,20 @@ def stored_files(files_dir: Path) -> list[Path]:
     """Every stored upload, newest first."""
     if not files_dir.is_dir():
         return []
-    found = [p for p in files_dir.glob("*/*.pdf") if re.fullmatch(r"[0-9a-f]{64}", p.parent.name)]
+    found = [p for p in files_dir.glob("*/*") if re.fullmatch(r"[0-9a-f]{64}", p.parent.name)
+             and p.is_file() and not p.name.startswith(".")]
     return sorted(found, key=lambda p: p.stat().st_mtime, reverse=True)
 
 
 def find_upload(files_dir: Path, sha256: str) -> Path | None:
     if not re.fullmatch(r"[0-9a-f]{64}", sha256 or ""):
         return None
-    found = sorted((files_dir / sha256).glob("*.pdf")) if (files_dir / sha256).is_dir() else []
+    found = _stored_in(files_dir / sha256)
     return found[0] if found else None
+
+
+def _stored_in(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith(".")) if folder.is_dir() else []
 
 
 def upload_status(catalog: Catalog, path: Path) -> dict[str, Any]:
@@ -143,6 +159,10 @@ def upload_status(catalog: Catalog, path: Path) -> dict[str, Any]:
     fail = catalog.db.execute("select reason, message from failures where path = ?", [key]).fetchone()
     if fail:
         return {**base, "status": "failed", "reason": fail[0], "message": fail[1]}
+    inside = catalog.db.execute("select count(*) from files where path like ? escape '\\'",   # an archive's members
+                                [key.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "/%"]).fetchone()[0]
+    if inside:
+        return {**base, "status": "ingested", "documents": inside}
     return {**base, "status": "pending"}
 
 

@@ -3,8 +3,10 @@
     .venv/bin/python benchmarks/accuracy.py [--sample corpus/sample] [--misses 3]
 
 Ingests the sample into a temporary catalogue and prints accuracy per field, with a few
-mismatches for each field below 1.0. Scanned documents are left to `benchmarks/ocr.py` (ingested
-here with `ocr="never"` and not scored), so these figures stay about reading text layers.
+mismatches for each field below 1.0, then a table of field accuracy per format (truth's `format`:
+pdf, docx, wordml, doc, ofd; documents inside a zipped folder once more as "in a zip"). Scanned
+documents and photos are left to `benchmarks/ocr.py` (ingested here with `ocr="never"` and not
+scored), so these figures stay about reading text layers.
 """
 from __future__ import annotations
 
@@ -21,6 +23,21 @@ sys.path.insert(0, str(ROOT))
 from archive.catalog import Catalog  # noqa: E402
 from archive.ingest import Ingestor  # noqa: E402
 from corpus.evaluate import REQUIRED, by_relpath, score  # noqa: E402
+
+
+def print_formats(documents: dict[str, dict], extracted: dict[str, dict]) -> None:
+    """Field accuracy per format: the mean over the required fields, and the weakest field."""
+    groups: dict[str, dict[str, dict]] = {}
+    for rel, d in documents.items():
+        groups.setdefault(d.get("format", "pdf"), {})[rel] = d
+        if ".zip/" in rel:
+            groups.setdefault("in a zip", {})[rel] = d
+    print(f"\n  {'format':10} {'documents':>9} {'field accuracy':>14}  weakest field")
+    for fmt in sorted(groups, key=lambda f: (f == "in a zip", f != "pdf", f)):
+        accuracy, _ = score(groups[fmt], extracted)
+        mean = sum(accuracy[f] for f in REQUIRED) / len(REQUIRED)
+        weakest = min(REQUIRED, key=lambda f: accuracy[f])
+        print(f"  {fmt:10} {len(groups[fmt]):9d} {mean:14.3f}  {weakest} {accuracy[weakest]:.3f}")
 
 
 def main() -> None:
@@ -41,6 +58,7 @@ def main() -> None:
     for name, value in accuracy.items():
         mark = "" if name not in REQUIRED else ("  ok" if value >= 0.95 else "  BELOW 0.95")
         print(f"  {name:16} {value:.3f}{mark}")
+    print_formats(documents, docs)
     by_type = Counter((m[1], documents[m[0]]["doc_type"]) for m in misses)
     for name in accuracy:
         shown = [m for m in misses if m[1] == name][: args.misses]

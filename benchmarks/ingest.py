@@ -1,7 +1,8 @@
 """Ingest throughput on the sample archive: pages/s and documents/s for 0 (in-process), 1 and 2
-workers, peak memory, and raw pypdfium2 text extraction as the ceiling.
+workers, peak memory, raw pypdfium2 text extraction as the ceiling, and reading + extraction per
+format (PDF, Word, Word XML, binary .doc through LibreOffice, OFD) with LibreOffice's cost.
 
-    .venv/bin/python benchmarks/ingest.py [--sample corpus/sample] [--repeats 3]
+    .venv/bin/python benchmarks/ingest.py [--sample corpus/sample] [--repeats 3] [--formats-only]
 
 Each configuration ingests the whole sample into a fresh catalogue in a child process (so its
 peak memory is its own); figures are medians over the repeats.
@@ -84,11 +85,54 @@ def stages(sample: Path) -> dict:
             "fields_s": t_fields}
 
 
+def per_format(sample: Path) -> dict[str, dict]:
+    """Each document of the sample read and extracted in this process, by the format its content
+    has (photos and scans left out: their cost is OCR, `benchmarks/ocr.py`); binary Word files are
+    converted by LibreOffice every time (no rendition cache), which is their cost at first sight."""
+    from archive.extract import extract, wants_tables
+    from archive.ingest import discover
+    from archive.readers.base import ReadError
+    from archive.readers.containers import expand, read_source
+    from archive.readers.dispatch import CONVERTED, read_pages, sniff
+
+    sources: list = []
+    for path in discover([sample]):
+        expanded = expand(path, lambda name: True)
+        sources += [path] if expanded is None else [ref for ref, _ in expanded.members]
+    out: dict[str, dict] = {}
+    for source in sources:
+        data = read_source(source)
+        try:
+            kind = sniff(data)
+            if kind == "image":
+                continue
+            started = time.perf_counter()
+            pages = read_pages(data, kind, want_tables=wants_tables)
+            if kind == "pdf" and not any(p.has_text for p in pages):
+                continue                                   # a scan: OCR's cost, not the reader's
+            extract(pages)
+        except ReadError:
+            continue
+        seconds = time.perf_counter() - started
+        row = out.setdefault(kind, {"documents": 0, "pages": 0, "times": []})
+        row["documents"] += 1
+        row["pages"] += len(pages)
+        row["times"].append(seconds)
+        if kind in CONVERTED:
+            from archive.readers.office import convert_to_pdf
+
+            t0 = time.perf_counter()
+            convert_to_pdf(data, kind, None)
+            row.setdefault("convert", []).append(time.perf_counter() - t0)
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--sample", default=str(ROOT / "corpus" / "sample"))
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--one", nargs=2, metavar=("WORKERS", "HOME"), help=argparse.SUPPRESS)
+    ap.add_argument("--formats-only", action="store_true", help="only the per-format figures")
     args = ap.parse_args()
     if args.one:
         print(json.dumps(one_run(args.sample, int(args.one[0]), args.one[1])))
@@ -96,6 +140,15 @@ def main() -> None:
     sample = Path(args.sample)
     if not (sample / "truth.json").exists():
         sys.exit(f"no sample archive at {sample}: run `make sample` first")
+
+    for kind, row in sorted(per_format(sample).items(), key=lambda kv: -kv[1]["documents"]):
+        total = sum(row["times"])
+        print(f"format {kind:7}: {row['documents']:4} documents, {row['pages']:5} pages, "
+              f"{row['pages'] / total:6.0f} pages/s, median {statistics.median(row['times']) * 1000:6.1f} ms a document"
+              + (f"; LibreOffice alone median {statistics.median(row['convert']):.2f} s a document"
+                 if row.get("convert") else ""))
+    if args.formats_only:
+        return
 
     raws = [raw_text(sample) for _ in range(args.repeats)]
     raw_rate = statistics.median(r["pages"] / r["seconds"] for r in raws)

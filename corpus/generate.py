@@ -1,14 +1,19 @@
-"""Generate a deterministic sample audit archive (PDFs + truth.json).
+"""Generate a deterministic sample audit archive (documents in the formats bodies file + truth.json).
 
-    python -m corpus.generate --out DIR [--seed N] [--orgs N] [--no-broken] [--scanned SHARE]
+    python -m corpus.generate --out DIR [--seed N] [--orgs N] [--no-broken] [--scanned SHARE] [--pdf-only]
 
 `generate()` simulates a certification body's clients (corpus.world), prints every record of their
 audits with varied forms (corpus.templates), files them the way archives are filed (mostly
 `年份-企业全称-体系审核类型/03审核资料/序号审表名称-企业全称.pdf`, some carelessly), adds broken
 files, scans a share of the documents (`corpus.scan`: all their pages, or only the last, signed
-one), and writes `truth.json`: what each document states, in the shape of the document object,
-and under `scans` what each scanned page showed.
-Same seed, same bytes: only `random.Random` instances seeded from the seed are used.
+one), files some documents in other formats (`corpus.formats`: Word .docx, Word XML and binary
+.doc, phone photos, an OFD certificate; one project folder zipped with GBK names), and writes
+`truth.json`: what each document states, in the shape of the document object, with `format` (what
+the reader's content sniffing names it) and `pages` (as that reader counts them); under `scans` what
+each scanned page or photo showed; under `archives` the zipped folder, whose documents are keyed
+`<zip path>/<member path>`.
+Same seed, same bytes: only `random.Random` instances seeded from the seed are used (LibreOffice's
+binary .doc files aside: they carry its time stamps).
 """
 from __future__ import annotations
 
@@ -18,17 +23,20 @@ import json
 import random
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 
 from reportlab.lib.pdfencrypt import StandardEncryption
 
+from . import names
+from .formats import Converter, Entry, render_tracked, zip_folder
 from .render import ensure_font, render
 from .scan import scan_pdf
 from .templates import TEMPLATES, Ctx, Doc
 from .wording import FIELD_LETTER_SHORT
 from .world import Audit, World, simulate
 
-GENERATOR_VERSION = 2            # 2: scanned documents
+GENERATOR_VERSION = 3            # 2: scanned documents; 3: other formats (corpus.formats), a zipped folder
 SCANNED_SHARE = 0.04             # documents scanned (OCR costs seconds a page: keep it modest)
 PARTLY_SCANNED = 0.35            # of those with several pages: only the last (signed) page
 
@@ -250,19 +258,24 @@ def _make(world: World, a: Audit, seed: int, key: str, doc_type: str, variant: s
     return TEMPLATES[doc_type](ctx)
 
 
-def _scan(path: Path, rel: str, pages: int, seed: int, share: float) -> list[dict] | None:
-    """Scan the document at `path` with probability `share`: what each scanned page showed."""
+def _scan_rng(rel: str, seed: int, share: float) -> random.Random | None:
+    """Whether the document at `rel` is scanned (probability `share`): the generator that scans it."""
     rng = random.Random(f"{seed}:scan:{rel}")
-    if rng.random() >= share:
-        return None
+    return rng if rng.random() < share else None
+
+
+def _scan(path: Path, pages: int, rng: random.Random) -> list[dict]:
+    """Scan the document at `path`: what each scanned page showed."""
     chosen = [pages] if pages > 1 and rng.random() < PARTLY_SCANNED else None
     return [p.to_dict() for p in scan_pdf(path, rng, chosen)]
 
 
 def generate(out_dir: Path, seed: int = 20261121, n_orgs: int = 32, broken: bool = True,
-             scanned: float = SCANNED_SHARE) -> dict:
+             scanned: float = SCANNED_SHARE, formats: bool = True) -> dict:
     """Write the sample archive into `out_dir` and return its truth (also in `out_dir/truth.json`).
-    `scanned`: the share of documents replaced by scans of themselves."""
+    `scanned`: the share of documents replaced by scans of themselves (0: nothing needs OCR, no photos
+    either); `formats`: file some documents in other formats and zip one project folder (False: PDFs
+    only)."""
     ensure_font()
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -272,6 +285,7 @@ def generate(out_dir: Path, seed: int = 20261121, n_orgs: int = 32, broken: bool
     documents: dict[str, dict] = {}
     scans: dict[str, list[dict]] = {}
     made: list[tuple[str, Audit, str, str, str | None, list]] = []
+    converter = Converter(out_dir, seed, n_orgs, photos=scanned > 0) if formats else None
     for a in world.audits:
         plan, a.missing = _plan(plan_rng, a)
         for i, (doc_type, variant, items) in enumerate(plan):
@@ -284,21 +298,33 @@ def generate(out_dir: Path, seed: int = 20261121, n_orgs: int = 32, broken: bool
             doc = _make(world, a, seed, key, doc_type, variant, items)
             path = out_dir / rel
             path.parent.mkdir(parents=True, exist_ok=True)
-            pages = render(path, doc.story, doc.layout)
-            documents[rel] = doc.truth.to_dict(pages)
-            scan = _scan(path, rel, pages, seed, scanned)
-            if scan:
-                scans[rel] = scan
-                documents[rel]["ocr_pages"] = len(scan)
+            scan_rng = _scan_rng(rel, seed, scanned)
+            rendition = render_tracked(path, doc.story, doc.layout)
+            documents[rel] = doc.truth.to_dict(rendition.pages)
+            documents[rel]["format"] = "pdf"
+            if scan_rng:
+                scans[rel] = _scan(path, rendition.pages, scan_rng)
+                documents[rel]["ocr_pages"] = len(scans[rel])
+            if converter:
+                author = a.team[0][0].name if doc.truth.auditors else world.body_staff[0]
+                converter.add(Entry(rel, doc.story, doc.layout, documents[rel], rendition, scan_rng is not None,
+                                    author, names.BODY_NAME, _saved_on(doc.truth, a)))
             a.documents.append(rel)
             made.append((rel, a, key, doc_type, variant, items))
     broken_files = _broken(out_dir, world, seed, made, filer) if broken else {}
+    archives: dict[str, dict] = {}
+    if converter:
+        renames = converter.write(documents, scans)
+        for a in world.audits:
+            a.documents = [renames.get(rel, rel) for rel in a.documents]
+        archives = _zip_one(out_dir, world, seed, filer, documents, scans, broken_files)
     truth = {
         "seed": seed,
         "generator_version": GENERATOR_VERSION,
         "documents": dict(sorted(documents.items())),
         "broken": dict(sorted(broken_files.items())),
         "scans": dict(sorted(scans.items())),
+        "archives": archives,
         "orgs": [{"id": o.id, "name": o.name, "short_name": o.short_name, "credit_code": o.credit_code,
                   "address": o.address, "staff": o.staff, "codes": list(o.codes), "fields": list(o.fields)}
                  for o in world.orgs],
@@ -318,6 +344,62 @@ def generate(out_dir: Path, seed: int = 20261121, n_orgs: int = 32, broken: bool
     (out_dir / "truth.json").write_text(json.dumps(truth, ensure_ascii=False, indent=1) + "\n",
                                         encoding="utf-8")
     return truth
+
+
+def _saved_on(truth, a: Audit) -> dt.date:
+    """The day a document was last saved: when it was issued or the audit ended."""
+    return truth.issue_date or truth.audit_end or a.end
+
+
+def _zip_one(out_dir: Path, world: World, seed: int, filer: Filer, documents: dict[str, dict],
+             scans: dict[str, list[dict]], broken: dict[str, str]) -> dict[str, dict]:
+    """Zip one audit's project folder as auditors hand it in (`年份-企业全称-体系+审核类型.zip`), names
+    in GBK; its documents' truth moves to `<zip path>/<member path>`. Returns truth's `archives`.
+    The folder is chosen whether or not broken files were made (so `broken=False` changes nothing
+    else); a broken file that landed in it is left beside the zip, as a stray copy."""
+    rng = random.Random(f"{seed}:zip")
+    folders: dict[str, Audit] = {}
+    for a in world.audits:
+        folder = filer.folder(a)
+        inside = [rel for rel in a.documents if rel.startswith(folder + "/")]
+        if inside and (out_dir / folder).is_dir():
+            folders.setdefault(folder, a)
+    tidy = [f for f in sorted(folders) if "/" not in f] or sorted(folders)
+    usable = []
+    for f in tidy:
+        try:
+            f.encode("gbk")
+            names_ok = all(p.relative_to(out_dir).as_posix().encode("gbk") for p in (out_dir / f).rglob("*"))
+        except UnicodeEncodeError:
+            names_ok = False
+        if names_ok:
+            usable.append(f)
+    if not usable:
+        return {}
+    # a whole project, not a stub; one whose scans and photos stay files of their own if there is one
+    # (what needs OCR is what the OCR tests and benchmarks pick from truth's `scans`)
+    unscanned = [f for f in usable if not any(rel.startswith(f + "/") for rel in scans)] or usable
+    size = {f: sum(1 for rel in documents if rel.startswith(f + "/")) for f in unscanned}
+    big = [f for f in unscanned if 2 * size[f] >= max(size.values())]
+    folder = rng.choice(sorted(big, key=lambda f: (-size[f], f))[:3])
+    parent = folder.rsplit("/", 1)[0] + "/" if "/" in folder else ""
+    for rel in [rel for rel in broken if rel.startswith(folder + "/")]:
+        moved = filer._unique(parent + rel.rsplit("/", 1)[1])
+        (out_dir / rel).rename(out_dir / moved)
+        broken[moved] = broken.pop(rel)
+    a = folders[folder]
+    when = dt.datetime.combine(a.end, dt.time(rng.randint(9, 17), rng.randint(0, 59)))
+    zip_rel, keys = zip_folder(out_dir, folder, when + dt.timedelta(days=rng.randint(1, 20)))
+    for old, new in keys.items():
+        if old in documents:
+            documents[new] = documents.pop(old)
+        if old in scans:
+            scans[new] = scans.pop(old)
+    for au in world.audits:
+        au.documents = [keys.get(rel, rel) for rel in au.documents]
+    members = sorted(new for new in keys.values())
+    return {zip_rel: {"format": "zip", "folder": folder, "name_encoding": "gbk", "utf8_flag": False,
+                      "documents": [m for m in members if m in documents]}}
 
 
 def _broken(out_dir: Path, world: World, seed: int, made: list, filer: Filer) -> dict[str, str]:
@@ -371,15 +453,20 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-broken", action="store_true", help="leave out the broken files")
     ap.add_argument("--scanned", type=float, default=SCANNED_SHARE, metavar="SHARE",
                     help=f"share of documents scanned (default {SCANNED_SHARE})")
+    ap.add_argument("--pdf-only", action="store_true", help="every document a PDF, no zipped folder")
     args = ap.parse_args(argv)
     t0 = time.perf_counter()
     truth = generate(args.out, seed=args.seed, n_orgs=args.orgs, broken=not args.no_broken,
-                     scanned=args.scanned)
+                     scanned=args.scanned, formats=not args.pdf_only)
     docs = truth["documents"]
-    pages = sum(d["pages"] for d in docs.values())
+    pdfs = [d for d in docs.values() if d["format"] == "pdf"]
+    pages = sum(d["pages"] for d in pdfs)
     scanned = sum(len(s) for s in truth["scans"].values())
-    print(f"{len(truth['orgs'])} orgs, {len(docs)} PDFs ({pages} pages), {len(truth['scans'])} scanned "
-          f"({scanned} pages), {len(truth['broken'])} broken files, "
+    others = Counter(d["format"] for d in docs.values() if d["format"] != "pdf")
+    other = ", ".join(f"{fmt} {n}" for fmt, n in sorted(others.items()))
+    print(f"{len(truth['orgs'])} orgs, {len(pdfs)} PDFs ({pages} pages), {sum(others.values())} other documents "
+          f"({other or 'none'}), {len(truth['archives'])} zipped folders, {len(truth['scans'])} scanned or "
+          f"photographed ({scanned} pages), {len(truth['broken'])} broken files, "
           f"{len(truth['audits'])} audits in {time.perf_counter() - t0:.1f} s → {args.out}", file=sys.stderr)
     return 0
 

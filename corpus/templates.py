@@ -109,6 +109,76 @@ FORM_NO = {"application": "01", "contract_review": "02", "audit_programme": "03"
            "observation": "10", "audit_report": "11", "decision": "13", "certificate": "14", "other": "15"}
 
 
+# -- names in English (certificates print them under the Chinese name) ----------------------------
+
+def _pairs(text: str) -> dict[str, str]:
+    words = text.split()
+    return {words[i]: words[i + 1].replace("_", " ") for i in range(0, len(words), 2)}
+
+
+PLACES_EN = _pairs(
+    "宁波 Ningbo 杭州 Hangzhou 苏州 Suzhou 无锡 Wuxi 常州 Changzhou 佛山 Foshan 东莞 Dongguan 深圳 Shenzhen "
+    "青岛 Qingdao 济南 Jinan 成都 Chengdu 武汉 Wuhan 合肥 Hefei 郑州 Zhengzhou 西安 Xi'an 天津 Tianjin "
+    "上海 Shanghai 北京 Beijing 厦门 Xiamen 温州 Wenzhou 台州 Taizhou 长沙 Changsha 南京 Nanjing "
+    "浙江 Zhejiang 江苏 Jiangsu 广东 Guangdong 山东 Shandong 四川 Sichuan 湖北 Hubei 安徽 Anhui 河南 Henan "
+    "陕西 Shaanxi 福建 Fujian 湖南 Hunan")
+TRADES_EN = _pairs(
+    "恒达 Hengda 华锐 Huarui 金诚 Jincheng 宏远 Hongyuan 鑫盛 Xinsheng 永固 Yonggu 德润 Derun 博创 Bochuang "
+    "泰和 Taihe 瑞丰 Ruifeng 中联 Zhonglian 天成 Tiancheng 嘉禾 Jiahe 振华 Zhenhua 新光 Xinguang 明辉 Minghui "
+    "海纳 Haina 立信 Lixin 旭日 Xuri 正源 Zhengyuan 汇通 Huitong 恒信 Hengxin 昊天 Haotian 安捷 Anjie "
+    "精工 Jinggong 凯瑞 Kairui 三力 Sanli 广益 Guangyi 盛世 Shengshi 华盈 Huaying 卓越 Zhuoyue 晟泰 Shengtai "
+    "宇通 Yutong 禾丰 Hefeng 信达 Xinda 东升 Dongsheng 远航 Yuanhang 兆丰 Zhaofeng 润泽 Runze 鼎盛 Dingsheng "
+    "锦程 Jincheng 启明 Qiming 宏图 Hongtu 银河 Yinhe 康达 Kangda 益民 Yimin 佳和 Jiahe 同创 Tongchuang "
+    "新 xin 鑫 xin 华 hua")
+WORDS_EN = _pairs(
+    "传动科技 Transmission_Technology 供应链管理 Supply_Chain_Management 信息技术 Information_Technology "
+    "制衣 Garment 办公家具 Office_Furniture 化工 Chemical 医疗器械 Medical_Devices 医疗科技 Medical_Technology "
+    "商贸 Trading 国际货运代理 International_Freight_Forwarding 塑业 Plastics 塑料制品 Plastic_Products "
+    "塑胶制品 Plastic_Products 实业 Industrial 家具 Furniture 家居 Home_Furnishing 市政工程 Municipal_Engineering "
+    "建筑工程 Construction_Engineering 建筑装饰工程 Building_Decoration_Engineering 建设工程 Construction "
+    "数据科技 Data_Technology 新材料 New_Materials 智能科技 Intelligent_Technology 服饰 Apparel 机械 Machinery "
+    "机械制造 Machinery_Manufacturing 汽车零部件 Auto_Parts 汽配 Auto_Parts 涂料 Coatings 物业服务 Property_Services "
+    "物业管理 Property_Management 物流 Logistics 环保科技 Environmental_Technology 环境工程 Environmental_Engineering "
+    "生物科技 Biotechnology 电力科技 Electric_Power_Technology 电子 Electronics 电子科技 Electronic_Technology "
+    "电气 Electric 电气设备 Electrical_Equipment 精密机械 Precision_Machinery 纺织 Textile 网络科技 Network_Technology "
+    "茶业 Tea 贸易 Trading 软件 Software 食品 Food 食品科技 Food_Technology 饮品 Beverage")
+FIELDS_EN = {"QMS": "Quality Management System", "EMS": "Environmental Management System",
+             "OHSMS": "Occupational Health and Safety Management System", "FSMS": "Food Safety Management System",
+             "ISMS": "Information Security Management System"}
+
+
+def english_name(name: str) -> str | None:
+    """`宁波恒达机械有限公司` → `Ningbo Hengda Machinery Co., Ltd.`; None for a name the tables miss."""
+    for suffix in ("股份有限公司", "有限公司"):
+        if name.endswith(suffix):
+            body = name[: -len(suffix)]
+            break
+    else:
+        return None
+    after = ""
+    if body.endswith("）") and "（" in body:            # `恒达机械（宁波）`
+        body, after = body[:-1].split("（", 1)
+        if after not in PLACES_EN:
+            return None
+        after = f" ({PLACES_EN[after]})"
+    place = next((p for p in PLACES_EN if body.startswith(p)), "")
+    body = body[len(place):].removeprefix("市")
+    trade = next((t for t in sorted(TRADES_EN, key=len, reverse=True) if len(t) == 2 and body.startswith(t)), "")
+    rest = body[len(trade):]
+    extra = rest[:1] if rest[:1] in TRADES_EN and rest[1:] in WORDS_EN else ""
+    word = rest[len(extra):]
+    if not trade or word not in WORDS_EN:
+        return None
+    head = f"{PLACES_EN[place]} " if place else ""
+    return f"{head}{TRADES_EN[trade]}{TRADES_EN.get(extra, '')} {WORDS_EN[word]}{after} Co., Ltd."
+
+
+def _wrap_at(rng: random.Random, text: str) -> tuple[str, str]:
+    """`text` cut in two at a random character, as a narrow cell or a centred line cuts a name."""
+    k = rng.randint(2 if len(text) > 3 else 1, len(text) - 1)
+    return text[:k], text[k:]
+
+
 def _layout(ctx: Ctx, doc_type: str, landscape: bool = False) -> Layout:
     rng = ctx.rng
     y = ctx.date.year
@@ -144,9 +214,17 @@ def _info(ctx: Ctx, doc: Doc, pairs: list[tuple[str, str]], style: str | None = 
     style = style or rng.choice(["lines", "lines", "grid2", "grid4", "grid4"])
     pairs = [(l, v) for l, v in pairs if v]
     if style == "lines":
+        # now and then the organisation's name does not fit its line and goes on on the next (not in
+        # a table: a scan's visual lines would put the label between the two pieces)
+        wrapped = ctx.org.name if rng.random() < 0.2 else None
         c = colon(rng)
         for label, value in pairs:
-            S.line(f"{label}{c}{value}")
+            if value == wrapped:
+                first, rest = _wrap_at(rng, value)
+                S.line(f"{label}{c}{first}")
+                S.line(rest)
+            else:
+                S.line(f"{label}{c}{value}")
         S.spacer(4)
     elif style == "grid2":
         S.table([[l, v] for l, v in pairs], [0.24, 0.76], header_rows=0, shade_labels=True)
@@ -282,7 +360,26 @@ def _team(ctx: Ctx, doc: Doc, style: str | None = None, reg: bool = True, codes:
     leaders = [a for a, r in team if r == "leader"]
     members = [a for a, r in team if r == "member"]
     experts = [a for a, r in team if r == "expert"]
+    if rng.random() < 0.4:
+        _team_line(ctx, doc, leaders, members, experts, reg)
+        return
     fmt = (lambda a: f"{a.name}（{a.reg_no}）") if reg else (lambda a: a.name)
+    if members and rng.random() < 0.2:      # the members' line cut inside a name
+        text = f"{rng.choice(['审核组员', '组员', '审核组成员'])}：{'、'.join(fmt(a) for a in members)}"
+        who = rng.choice(members).name
+        at = text.index(who) + rng.randint(1, len(who) - 1)
+        S.line(f"{rng.choice(['审核组长', '组长'])}：{fmt(leaders[0])}")
+        S.line(text[:at])
+        S.line(text[at:])
+        T.auditor(leaders[0].name, "leader", leaders[0].reg_no if reg else None)
+        for a in members:
+            T.auditor(a.name, "member", a.reg_no if reg else None)
+        if experts:
+            S.line(f"技术专家：{'、'.join(a.name for a in experts)}")
+            for a in experts:
+                T.auditor(a.name, "expert", None)
+        S.spacer(4)
+        return
     S.line(f"{rng.choice(['审核组长', '组长'])}：{fmt(leaders[0])}")
     T.auditor(leaders[0].name, "leader", leaders[0].reg_no if reg else None)
     if members:
@@ -294,6 +391,31 @@ def _team(ctx: Ctx, doc: Doc, style: str | None = None, reg: bool = True, codes:
         for a in experts:
             T.auditor(a.name, "expert", None)
     S.spacer(4)
+
+
+def _team_line(ctx: Ctx, doc: Doc, leaders: list, members: list, experts: list, reg: bool) -> None:
+    """The whole team on one line, as many forms state it: `组长：张三（注册号）；组员：李四；技术专家：王五`,
+    with the separators, the labels and the way registration numbers follow a name varied."""
+    rng, T = ctx.rng, doc.truth
+    sep = rng.choice(["；", "；", "，", "  ", "; "])
+    c = rng.choice(["：", "：", ":"]) if sep != "  " else rng.choice(["：", " "])
+    shown = rng.choice(["（{}）", "({})", " {}", "（注册号：{}）"])
+
+    def fmt(a) -> str:
+        return a.name + (shown.format(a.reg_no) if reg and a.reg_no else "")
+
+    parts = [f"{rng.choice(['组长', '审核组长'])}{c}{fmt(leaders[0])}"]
+    T.auditor(leaders[0].name, "leader", leaders[0].reg_no if reg else None)
+    if members:
+        parts.append(f"{rng.choice(['组员', '成员', '审核组员'])}{c}{'、'.join(fmt(a) for a in members)}")
+        for a in members:
+            T.auditor(a.name, "member", a.reg_no if reg else None)
+    if experts:
+        parts.append(f"{rng.choice(['技术专家', '专家'])}{c}{'、'.join(a.name for a in experts)}")
+        for a in experts:
+            T.auditor(a.name, "expert", None)
+    doc.story.line(sep.join(parts))
+    doc.story.spacer(4)
 
 
 def _slots(ctx: Ctx) -> Slots:
@@ -1019,6 +1141,44 @@ def decision(ctx: Ctx) -> Doc:
 
 # -- certificate 证书 -------------------------------------------------------------------------------
 
+def _certified(ctx: Ctx, doc: Doc, c: Certificate, credit: bool) -> None:
+    """The statement as many certificates print it: `兹  证  明` centred, the organisation's name on
+    a line of its own (now and then cut in two), its credit code labelled, in brackets or bare, its
+    name in English, then `（所建立）的…体系符合…`; sometimes the English statement after."""
+    rng, org, S, T = ctx.rng, ctx.org, doc.story, doc.truth
+    S.line(rng.choice(["兹  证  明", "兹证明", "兹  证  明：", "兹证明："]), size=14, align="center")
+    T.org(org.name)
+    statement = rng.choice(["de", "built", "colon"]) if c.field != "SERVICE" else "de"
+    lines = list(_wrap_at(rng, org.name)) if rng.random() < 0.2 else [org.name]
+    if statement == "colon":
+        lines[-1] += "："
+    for line in lines:
+        S.line(line, size=14, align="center")
+    under = []
+    if credit:
+        T.org(org.name, org.credit_code)
+        under.append(rng.choice([f"统一社会信用代码：{org.credit_code}", org.credit_code,
+                                 f"（统一社会信用代码 {org.credit_code}）", f"（统一社会信用代码：{org.credit_code}）"]))
+    english = english_name(org.name)
+    if english and rng.random() < 0.6:
+        under.insert(rng.randrange(len(under) + 1), english)
+    for line in under:
+        S.line(line, size=10.5, align="center")
+    S.line(f"{rng.choice(['注册地址', '地址', '经营地址'])}：{org.address}", size=10.5, align="center")
+    if c.field == "SERVICE":
+        S.para(f"的售后服务符合 {standard(c.field, c.issued)} 的要求，服务等级：{c.grade}。", indent=False)
+    else:
+        lead = {"de": "的", "built": "建立的", "colon": "所建立的"}[statement]
+        S.line(f"{lead}{FIELD_NAMES[c.field]}符合标准", size=12, align="center")
+        S.line(standard(c.field, c.issued), size=12, align="center")
+        if english and rng.random() < 0.5:
+            S.line(f"This is to certify that the {FIELDS_EN[c.field]} of", size=10, align="center")
+            S.line(english, size=10, align="center")
+            std = standard(c.field, c.issued)
+            S.line(f"conforms to {'ISO' + std.split('/ISO', 1)[1] if '/ISO' in std else std}", size=10, align="center")
+    S.spacer(6)
+
+
 def certificate(ctx: Ctx) -> Doc:
     rng, org = ctx.rng, ctx.org
     certs = ctx.certs
@@ -1035,6 +1195,7 @@ def certificate(ctx: Ctx) -> Doc:
     T.scope = first.scope
     credit = rng.random() < 0.8
     codes_p = rng.random() < 0.15
+    centred = rng.random() < 0.4          # `兹  证  明` and the name on lines of their own
     for i, c in enumerate(certs):
         if i:
             S.page_break()
@@ -1048,16 +1209,19 @@ def certificate(ctx: Ctx) -> Doc:
         T.cert(c.cert_no)
         T.add_fields([c.field])
         S.spacer(14)
-        S.para(f"兹证明 {org.name}", size=12, indent=False)
-        T.org(org.name)
-        if credit:
-            S.line(f"统一社会信用代码：{org.credit_code}")
-            T.org(org.name, org.credit_code)
-        S.line(f"{rng.choice(['注册地址', '地址', '经营地址'])}：{org.address}")
-        if c.field == "SERVICE":
-            S.para(f"的售后服务符合 {standard(c.field, c.issued)} 的要求，服务等级：{c.grade}。", indent=False)
+        if centred:
+            _certified(ctx, doc, c, credit)
         else:
-            S.para(f"建立的{FIELD_NAMES[c.field]}符合标准：{standard(c.field, c.issued)}", indent=False)
+            S.para(f"兹证明 {org.name}", size=12, indent=False)
+            T.org(org.name)
+            if credit:
+                S.line(f"统一社会信用代码：{org.credit_code}")
+                T.org(org.name, org.credit_code)
+            S.line(f"{rng.choice(['注册地址', '地址', '经营地址'])}：{org.address}")
+            if c.field == "SERVICE":
+                S.para(f"的售后服务符合 {standard(c.field, c.issued)} 的要求，服务等级：{c.grade}。", indent=False)
+            else:
+                S.para(f"建立的{FIELD_NAMES[c.field]}符合标准：{standard(c.field, c.issued)}", indent=False)
         S.para(f"{rng.choice(['认证范围', '覆盖范围', '认证覆盖的范围'])}：{c.scope}", indent=False)
         if codes_p:
             codes, table = org.codes_on(c.issued)

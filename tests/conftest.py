@@ -1,6 +1,7 @@
 """Shared fixtures: a catalogue in a temporary data home, the real documents when present."""
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -9,6 +10,18 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 REALDOCS = ROOT.parent / "shared" / "realdocs"
+
+# One OCR cache for the whole run (and the CLI processes it starts): a page the sample's fixture read
+# is not read again by every test that ingests the sample into a home of its own. It lives in the
+# checkout (`.test-cache/`, ignored by git), so a fresh clone starts cold. Tests of the cache itself
+# name their own file (`ocr_cache=`) or drop the variable (`own_ocr_cache_env`).
+TEST_CACHE = ROOT / ".test-cache"
+os.environ.setdefault("AUDITARCHIVE_OCR_CACHE", str(TEST_CACHE / "ocr-cache.db"))
+
+
+def own_ocr_cache_env() -> dict[str, str]:
+    """The environment for a CLI process that must use its data home's own OCR cache."""
+    return {k: v for k, v in os.environ.items() if k != "AUDITARCHIVE_OCR_CACHE"}
 
 
 @pytest.fixture
@@ -32,27 +45,61 @@ def realdocs() -> Path:
     return REALDOCS
 
 
+def built_once(name: str, build) -> Path:
+    """A folder `build(folder)` fills once per test run, shared by the run's xdist workers: the first
+    to come builds it under a lock, the others wait and use it. Folders of runs that have ended
+    are removed: a run never reuses another run's sample."""
+    import fcntl
+    import shutil
+
+    owner = os.getppid() if os.environ.get("PYTEST_XDIST_WORKER") else os.getpid()   # the run's pytest
+    TEST_CACHE.mkdir(exist_ok=True)
+    target = TEST_CACHE / f"run-{owner}" / name
+    with open(TEST_CACHE / "runs.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        for old in TEST_CACHE.glob("run-*"):
+            pid = old.name.removeprefix("run-")
+            if pid != str(owner) and not (pid.isdigit() and Path(f"/proc/{pid}").exists()):
+                shutil.rmtree(old, ignore_errors=True)
+        if not (target / ".built").exists():
+            shutil.rmtree(target, ignore_errors=True)
+            target.mkdir(parents=True)
+            build(target)
+            (target / ".built").touch()
+    return target
+
+
 @pytest.fixture(scope="session")
-def sample(tmp_path_factory) -> tuple[Path, dict]:
+def sample() -> tuple[Path, dict]:
     """A small seeded sample archive (6 organisations) and its ground truth."""
+    import json
+
     from corpus.generate import generate
 
-    root = tmp_path_factory.mktemp("sample")
-    truth = generate(root, seed=7, n_orgs=6)
-    return root, truth
+    root = built_once("sample", lambda folder: generate(folder, seed=7, n_orgs=6))
+    return root, json.loads((root / "truth.json").read_text(encoding="utf-8"))
 
 
 @pytest.fixture(scope="session")
-def sample_home(sample, tmp_path_factory):
+def sample_home(sample):
     """The sample ingested into a catalogue and indexed: (home, catalog, summary). Read-only."""
+    import json
+
     from archive.catalog import Catalog
-    from archive.ingest import Ingestor
+    from archive.ingest import Failure, Ingestor, Summary
     from indexer import build
 
-    home = tmp_path_factory.mktemp("home")
+    def ingest(home: Path) -> None:
+        catalog = Catalog(home / "catalog.db")
+        summary = Ingestor(catalog, workers=2).run([sample[0]])
+        build.reindex(catalog, home / "index")
+        catalog.close()
+        (home / "summary.json").write_text(json.dumps(summary.to_dict(), ensure_ascii=False), encoding="utf-8")
+
+    home = built_once("home", ingest)
+    data = json.loads((home / "summary.json").read_text(encoding="utf-8"))
+    summary = Summary(**{**data, "failed": [Failure(**f) for f in data["failed"]]})
     catalog = Catalog(home / "catalog.db")
-    summary = Ingestor(catalog, workers=2).run([sample[0]])
-    build.reindex(catalog, home / "index")
     yield home, catalog, summary
     catalog.close()
 

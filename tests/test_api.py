@@ -113,7 +113,23 @@ def test_bad_search_is_400_with_a_message(live_server, spec, params, fragment):
 
 @pytest.fixture(scope="module")
 def some_hit(live_server) -> dict:
-    return call(live_server, "GET", "/api/v1/search" + q(q="不符合", type="ncr")).json()["hits"][0]
+    hits = call(live_server, "GET", "/api/v1/search" + q(q="不符合", type="ncr")).json()["hits"]
+    return next(h for h in hits if h["filename"].endswith(".pdf"))         # a PDF: it has page images
+
+
+def test_a_word_document_has_text_pages_and_no_page_image(live_server, spec):
+    hits = call(live_server, "GET", "/api/v1/search" + q(q="不符合", type="ncr", limit=50)).json()["hits"]
+    word = next(h for h in hits if h["filename"].endswith(".docx"))
+    doc = conforms(spec, call(live_server, "GET", f"/api/v1/documents/{word['id']}"), "/documents/{doc_id}")
+    assert doc["format"] == "docx" and doc["pages"] >= 1
+    page = conforms(spec, call(live_server, "GET", f"/api/v1/documents/{word['id']}/pages/1"), "/documents/{doc_id}/pages/{n}")
+    assert page["text"]
+    refused = call(live_server, "GET", f"/api/v1/documents/{word['id']}/pages/1?format=png")
+    assert refused.status == 422 and refused.json()["error"]["code"] == "unrenderable"
+    assert "没有页面图像" in refused.json()["error"]["message"]
+    original = call(live_server, "GET", f"/api/v1/documents/{word['id']}/file")
+    assert original.status == 200 and original.body[:2] == b"PK"
+    assert original.headers["Content-Type"].startswith("application/vnd.openxmlformats-officedocument")
 
 
 def test_document_page_similar_and_file(live_server, spec, some_hit, sample_home):

@@ -100,7 +100,8 @@ def test_search_a_chinese_term_and_narrow_by_facets(page):
 def test_open_a_hit_at_its_page_and_see_the_highlight(page):
     page.goto("/?" + "q=纠正措施&type=ncr")
     page.wait_for_selector("li.hit")
-    snippet_link = page.locator("li.hit p.snippet a.pg").first
+    pdf_hit = page.locator("li.hit").filter(has=page.locator("div.file", has_text=".pdf ·")).first   # page images
+    snippet_link = pdf_hit.locator("p.snippet a.pg").first
     wanted = re.search(r"\d+", snippet_link.inner_text()).group()
     snippet_link.click()
     page.wait_for_selector("section.page")

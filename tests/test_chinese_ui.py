@@ -19,6 +19,9 @@ ALLOWED_WORDS = {
     "QMS", "EMS", "OHSMS", "FSMS", "ISMS", "HACCP", "ISO", "PDF", "OCR", "API", "CSV", "XLSX", "DOCX", "CNAS",
     "CCAA", "IAF", "NACE", "CSRF", "SHA", "JSON", "AND", "NOT", "auditarchive", "Markdown", "Word", "Excel",
     "docx", "xlsx", "Dask", "Ctrl", "UTF", "http",
+    # file formats and the programs that make or read them, named as their users name them
+    "doc", "xls", "xlsm", "ods", "odt", "rtf", "wps", "ofd", "OFD", "ODS", "ODT", "RTF", "WPS", "XML", "zip", "RAR",
+    "xlsb", "JPEG", "PNG", "TIFF", "BMP", "WebP", "Office", "PowerPoint", "LibreOffice",
 }
 
 

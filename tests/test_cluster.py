@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import own_ocr_cache_env
 
 pytestmark = pytest.mark.slow
 
@@ -34,8 +35,9 @@ class Cluster:
 
     def _start(self, name: str, *args: str) -> subprocess.Popen:
         log = open(self.folder / f"{name}.log", "wb")
+        # workers use the OCR cache each client names (the suite's shared one, or a home's own)
         proc = subprocess.Popen([str(BIN / "dask"), *args], stdout=log, stderr=subprocess.STDOUT,
-                                start_new_session=True, cwd=self.folder)
+                                start_new_session=True, cwd=self.folder, env=own_ocr_cache_env())
         self.procs.append(proc)
         return proc
 
@@ -126,10 +128,9 @@ def test_a_cluster_ingest_equals_a_local_one(cluster: Cluster, sample, sample_ho
     root, _ = sample
     local = sample_home[0]
     home = tmp_path / "home"
-    home.mkdir()
-    # The local run's OCR cache: the cluster's OCR tasks still render and look up every scanned
-    # page, without paying seconds a page again (the kill test below OCRs for real).
-    (home / "ocr-cache.db").write_bytes((local / "ocr-cache.db").read_bytes())
+    # The suite's shared OCR cache (conftest), which the local run filled: the cluster's OCR tasks
+    # still render and look up every scanned page, without paying seconds a page again (the kill
+    # test below OCRs for real, with its home's own cache).
     res = cli(home, "ingest", str(root), "--cluster", cluster.address, "--json", "--progress")
     assert res.returncode == 0, res.stderr
     summary = json.loads(res.stdout)
@@ -182,7 +183,7 @@ def test_a_worker_killed_mid_run_costs_nothing(cluster: Cluster, sample, sample_
     home = tmp_path / "home"
     proc = subprocess.Popen([str(BIN / "auditarchive"), "--home", str(home), "ingest", *map(str, files),
                              "--cluster", cluster.address, "--json"], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, cwd=ROOT)
+                            stderr=subprocess.PIPE, text=True, cwd=ROOT, env=own_ocr_cache_env())
     killed = None
     try:
         deadline = time.monotonic() + 300

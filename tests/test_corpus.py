@@ -1,18 +1,28 @@
 """The sample-archive generator (corpus/): determinism, the truth's shape and vocabularies, and that
-every PDF says what its truth says it says."""
+every document (PDF, Word, Word XML, binary .doc, photo, OFD, zipped) says what its truth says it says,
+read by the project's own readers."""
 from __future__ import annotations
 
+import datetime as dt
+import difflib
+import functools
+import io
 import json
+import random
 import re
+import time
 import unicodedata
+import zipfile
 from collections import Counter
-from pathlib import Path
+from pathlib import Path, PurePosixPath
+from xml.etree import ElementTree
 
 import pypdfium2 as pdfium
 import pytest
 
 from archive.models import DOC_TYPES, FIELDS, ROLES, SEVERITIES, STAGES
-from corpus import is_valid_credit_code, normalise_cert_no, render
+from archive.readers import dispatch
+from corpus import formats, is_valid_credit_code, normalise_cert_no, render
 from corpus.generate import REQUIRED, generate, main
 from corpus.ids import credit_check_char
 from corpus.refdata import code_table
@@ -22,7 +32,9 @@ SMALL = 4
 SEED = 20261121
 DOC_KEYS = {"doc_type", "title", "pages", "org", "cert_no", "cert_nos", "fields", "codes", "code_table",
             "stage", "audit_start", "audit_end", "issue_date", "expiry_date", "scope", "auditors",
-            "findings", "ocr_pages", "status"}
+            "findings", "ocr_pages", "status", "format"}
+FORMATS = {"pdf", "docx", "wordml", "doc", "image", "ofd"}
+TIMES: dict[str, float] = {}
 ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 CODE = re.compile(r"^\d{2}\.\d{2}\.\d{2}$")
 
@@ -30,7 +42,10 @@ CODE = re.compile(r"^\d{2}\.\d{2}\.\d{2}$")
 @pytest.fixture(scope="module")
 def small(tmp_path_factory) -> tuple[Path, dict]:
     out = tmp_path_factory.mktemp("corpus")
-    return out, generate(out, seed=SEED, n_orgs=SMALL)
+    t0 = time.perf_counter()
+    truth = generate(out, seed=SEED, n_orgs=SMALL)
+    TIMES["small"] = time.perf_counter() - t0
+    return out, truth
 
 
 def _text(path: Path) -> tuple[int, str]:
@@ -42,15 +57,49 @@ def _text(path: Path) -> tuple[int, str]:
         pdf.close()
 
 
+def _member_name(info: zipfile.ZipInfo) -> str:
+    return info.filename if info.flag_bits & 0x800 else info.filename.encode("cp437").decode("gbk")
+
+
+def _read(root: Path, rel: str) -> bytes:
+    """A document's bytes: a file, or a member of a zipped folder (`<zip path>/<member path>`)."""
+    if ".zip/" not in rel:
+        return (root / rel).read_bytes()
+    archive, member = rel.split(".zip/", 1)
+    with zipfile.ZipFile(root / f"{archive}.zip") as zf:
+        info = next(i for i in zf.infolist() if _member_name(i) == member)
+        return zf.read(info)
+
+
+@functools.lru_cache(maxsize=None)
+def _read_text(root: Path, rel: str, kind: str) -> tuple[int, str]:
+    """Pages and text of any generated document: a PDF's text layer as pypdfium2 gives it (not
+    normalised), the other formats through the project's readers (archive.readers.dispatch)."""
+    data = _read(root, rel)
+    if kind == "pdf":
+        pdf = pdfium.PdfDocument(data)
+        try:
+            return len(pdf), "".join(pdf[i].get_textpage().get_text_range() for i in range(len(pdf)))
+        finally:
+            pdf.close()
+    pages = dispatch.read_pages(data, kind)
+    return len(pages), "".join(p.text for p in pages)
+
+
 def _doc_text(root: Path, rel: str, truth: dict) -> tuple[int, str]:
-    """Pages and text of a generated PDF: the text layer, and what its scanned pages showed."""
-    pages, text = _text(root / rel)
+    """Pages and text of a generated document: its text, and what its scanned pages (or photo) showed."""
+    pages, text = _read_text(root, rel, truth["documents"][rel]["format"])
     return pages, text + "".join(p["text"] for p in truth.get("scans", {}).get(rel, []))
 
 
 def _squash(text: str) -> str:
     """NFKC, without any whitespace (line breaks inside wrapped cells and paragraphs vanish)."""
     return re.sub(r"\s+", "", unicodedata.normalize("NFKC", text))
+
+
+def _squash_loose(text: str) -> str:
+    """`_squash` without punctuation and symbols."""
+    return "".join(ch for ch in _squash(text) if unicodedata.category(ch)[0] not in "PS")
 
 
 def _traditional(d: dict, text: str) -> bool:
@@ -63,12 +112,15 @@ def check_document(root: Path, rel: str, d: dict, truth: dict) -> list[str]:
     problems = []
     if pages != d["pages"]:
         problems.append(f"pages {pages} != {d['pages']}")
-    text = _squash(raw)
+    # A binary .doc is read from LibreOffice's PDF, which draws glyphs of a fallback font (■ □ “ ≥)
+    # after the run they stand in: its text is compared without punctuation and symbols.
+    squash = _squash_loose if d.get("format") == "doc" else _squash
+    text = squash(raw)
     upper = text.upper()
     for no in d["cert_nos"]:
-        if normalise_cert_no(no) not in upper:
+        if squash(normalise_cert_no(no)) not in upper:
             problems.append(f"cert_no {no}")
-    if _traditional(d, text):
+    if _traditional(d, text) if squash is _squash else squash(d["title"]) not in text:
         return problems                                    # opencc-free: the cert nos are enough
     # A scanned page's truth is in visual lines: wrapped table cells interleave, so long wrapped
     # wording (scope, statements) is not checked there.
@@ -80,7 +132,7 @@ def check_document(root: Path, rel: str, d: dict, truth: dict) -> list[str]:
     for f in d["findings"]:
         expected += [None if scanned else f["statement"], f["clause"]]
     for s in expected:
-        if s and _squash(s) not in text:
+        if s and squash(s) not in text:
             problems.append(f"missing {s!r}")
     return problems
 
@@ -92,8 +144,17 @@ def test_same_seed_same_bytes(small, tmp_path):
     again = generate(tmp_path, seed=SEED, n_orgs=SMALL)
     assert (tmp_path / "truth.json").read_bytes() == (root / "truth.json").read_bytes()
     assert again == truth
-    for rel in list(truth["documents"]) + list(truth["broken"]):
-        assert (tmp_path / rel).read_bytes() == (root / rel).read_bytes(), rel
+    files = sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file())
+    assert files == sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*") if p.is_file())
+    compared = set()
+    for rel in files:
+        fmt = truth["documents"].get(rel, {}).get("format", rel.rsplit(".", 1)[-1])
+        if fmt == "doc":                  # LibreOffice may stamp its time: the same text is enough
+            assert _read_text(tmp_path, rel, "doc") == _read_text(root, rel, "doc"), rel
+        else:
+            assert (tmp_path / rel).read_bytes() == (root / rel).read_bytes(), rel
+        compared.add(fmt)
+    assert {"pdf", "docx", "wordml", "zip", "image"} <= compared
 
 
 def test_other_seed_other_archive(small, tmp_path):
@@ -113,12 +174,13 @@ def test_broken_flag_changes_nothing_else(small, tmp_path):
 
 def test_truth_shape_and_vocabularies(small):
     root, truth = small
-    assert truth["seed"] == SEED and truth["generator_version"] == 2
+    assert truth["seed"] == SEED and truth["generator_version"] == 3
     assert json.loads((root / "truth.json").read_text(encoding="utf-8")) == truth
     assert len(truth["orgs"]) == SMALL
     for rel, d in truth["documents"].items():
         assert set(d) == DOC_KEYS, rel
-        assert "\\" not in rel and not rel.startswith("/") and rel.endswith(".pdf")
+        assert "\\" not in rel and not rel.startswith("/") and rel.endswith(formats.EXTENSIONS[d["format"]])
+        assert d["format"] in FORMATS
         assert d["doc_type"] in DOC_TYPES
         assert d["stage"] in STAGES + (None,)
         assert set(d["fields"]) <= set(FIELDS) and d["fields"] == sorted(d["fields"])
@@ -246,7 +308,9 @@ def test_scanned_documents_are_images_with_their_truth(small):
     assert any(len(s) < truth["documents"][rel]["pages"] for rel, s in scans.items()) or len(scans) < 8
     assert any(p["rotation"] == 90 for s in scans.values() for p in s)
     for rel, scanned in scans.items():
-        pdf = pdfium.PdfDocument(root / rel)
+        if truth["documents"][rel]["format"] != "pdf":            # a photo: test_photos_*
+            continue
+        pdf = pdfium.PdfDocument(_read(root, rel))
         try:
             assert len(pdf) == truth["documents"][rel]["pages"]
             numbers = {p["number"] for p in scanned}
@@ -324,6 +388,303 @@ def test_cli_prints_a_summary(tmp_path, capsys):
     err = capsys.readouterr().err
     assert re.search(r"2 orgs, \d+ PDFs \(\d+ pages\)", err)
     assert (tmp_path / "c" / "truth.json").exists()
+
+
+# -- other formats: the suite's sample (conftest: 6 organisations, seed 7) ------------------------
+
+def test_the_suite_sample_holds_every_format(sample):
+    root, truth = sample
+    docs = truth["documents"]
+    found = Counter(d["format"] for d in docs.values())
+    assert set(found) == FORMATS
+    assert sum(n for fmt, n in found.items() if fmt != "pdf") >= len(docs) / 4
+    assert 1 <= found["doc"] <= 4 and 1 <= found["image"] <= 3 and found["ofd"] == 1
+    for rel, scanned in truth["scans"].items():             # a scan stays a PDF; a photo is one page
+        d = docs[rel]
+        assert d["format"] in ("pdf", "image") and d["ocr_pages"] == len(scanned)
+        if d["format"] == "image":
+            assert d["pages"] == 1 and scanned[0]["rotation"] == 0 and scanned[0]["photo"]["orientation"] in (1, 6, 8)
+    (zip_rel, info), = truth["archives"].items()
+    assert zip_rel == info["folder"] + ".zip" and (root / zip_rel).is_file() and not (root / info["folder"]).exists()
+    top = PurePosixPath(info["folder"]).name
+    assert re.match(r"^\d{4}-.+-.+", top)                     # 年份-企业全称-体系+审核类型
+    members = {rel for rel in docs if rel.startswith(zip_rel + "/")}
+    assert len(members) >= 2 and set(info["documents"]) == members
+    assert all(rel.startswith(f"{zip_rel}/{top}/") for rel in members)
+    owned = {rel for a in truth["audits"] for rel in a["documents"]}
+    assert members <= owned and set(docs) == owned
+
+
+def test_every_document_sniffs_as_its_format(sample):
+    """What the readers' content sniffing names each file is its truth's format, whatever its name
+    says (Word XML is named .doc like a binary Word file)."""
+    root, truth = sample
+    wrong = {}
+    for rel, d in truth["documents"].items():
+        kind = dispatch.sniff(_read(root, rel))
+        if kind != d["format"] or not rel.endswith(formats.EXTENSIONS[kind]):
+            wrong[rel] = (kind, d["format"])
+    assert wrong == {}
+
+
+def test_other_formats_say_what_the_truth_says(sample):
+    """Read by the project's readers, every non-PDF document shows its truth, on the pages the truth
+    counts (LibreOffice's layout for a binary .doc; explicit breaks only in Word 2003 XML)."""
+    root, truth = sample
+    problems = {rel: p for rel, d in truth["documents"].items()
+                if d["format"] != "pdf" and (p := check_document(root, rel, d, truth))}
+    assert problems == {}
+
+
+def test_zip_names_are_gbk_without_the_utf8_flag(sample):
+    root, truth = sample
+    (zip_rel, info), = truth["archives"].items()
+    raw = (root / zip_rel).read_bytes()
+    with zipfile.ZipFile(root / zip_rel) as zf:
+        infos = zf.infolist()
+    assert infos and all(not i.flag_bits & 0x800 and i.create_system == 0 for i in infos)
+    stored = [i.filename.encode("cp437") for i in infos]          # the name bytes as written
+    assert all(raw.count(name) >= 2 for name in stored)            # local header + central directory
+    names = [name.decode("gbk") for name in stored]
+    assert all(not name.isascii() for name in names)
+    with pytest.raises(UnicodeDecodeError):
+        [name.decode("utf-8") for name in stored]
+    top = PurePosixPath(info["folder"]).name
+    assert names[0] == top + "/" and all(n.startswith(top + "/") for n in names)
+    files = {f"{zip_rel}/{n}" for n in names if not n.endswith("/")}
+    assert set(info["documents"]) <= files
+    from archive.readers.containers import list_members
+
+    listed = {m.name for m in list_members(raw, "zip")}
+    assert {n for n in names if not n.endswith("/")} <= listed
+
+
+def test_word_files_keep_the_forms_layout(sample):
+    """Centred titles, tables with merged cells, the form's header and a PAGE field in the footer;
+    Word 2003 XML as business systems export it, and the flat package Word 2007+ saves."""
+    import docx
+    from docx.enum.text import WD_ALIGN_PARAGRAPH
+
+    from archive.text import normalise
+
+    root, truth = sample
+    seen: Counter[str] = Counter()
+    for rel, d in truth["documents"].items():
+        if d["format"] == "docx":
+            document = docx.Document(io.BytesIO(_read(root, rel)))
+            titles = [p for p in document.paragraphs if normalise(p.text) == normalise(d["title"])]
+            assert titles and titles[0].alignment == WD_ALIGN_PARAGRAPH.CENTER, rel
+            xml = document.element.xml
+            seen["merged"] += "<w:gridSpan " in xml
+            section = document.sections[0]
+            seen["header"] += any(p.text.strip() for p in section.header.paragraphs)
+            seen["page field"] += " PAGE " in section.footer._element.xml
+            seen["rendered breaks"] += xml.count("<w:lastRenderedPageBreak/>") >= 1
+            seen["docx"] += 1
+        elif d["format"] == "wordml":
+            data = _read(root, rel)
+            head = data[:400].decode("utf-8")
+            assert head.startswith("<?xml") and '<?mso-application progid="Word.Document"?>' in head
+            if b"<w:wordDocument " in data[:1000]:
+                tree = ElementTree.fromstring(data)
+                w = "{http://schemas.microsoft.com/office/word/2003/wordml}"
+                wx = "{http://schemas.microsoft.com/office/word/2003/auxHint}"
+                sect = tree.find(f"{w}body/{wx}sect")
+                assert sect is not None and sect.find(f"{w}sectPr") is not None
+                assert b"lastRenderedPageBreak" not in data
+                seen["2003"] += 1
+                seen["2003 spans"] += b"<w:gridSpan " in data
+                seen["2003 header"] += sect.find(f"{w}sectPr/{w}hdr") is not None
+                seen["2003 footer"] += sect.find(f"{w}sectPr/{w}ftr") is not None
+            else:
+                assert b"<pkg:package " in data[:1000]
+                seen["flat"] += 1
+    assert all(seen[k] for k in ("docx", "merged", "header", "page field", "rendered breaks", "2003", "2003 spans",
+                                 "2003 header", "2003 footer", "flat")), seen
+
+
+def test_the_ofd_certificate(sample):
+    root, truth = sample
+    (rel, d), = [(rel, d) for rel, d in truth["documents"].items() if d["format"] == "ofd"]
+    ns = "{http://www.ofdspec.org/2016}"
+    with zipfile.ZipFile(io.BytesIO(_read(root, rel))) as zf:
+        ofd = ElementTree.fromstring(zf.read("OFD.xml"))
+        assert ofd.find(f"{ns}DocBody/{ns}DocRoot").text == "Doc_0/Document.xml"
+        custom = {c.get("Name"): c.text for c in ofd.iter(f"{ns}CustomData")}
+        assert custom["证书编号"] == d["cert_no"]
+        document = ElementTree.fromstring(zf.read("Doc_0/Document.xml"))
+        pages = document.findall(f"{ns}Pages/{ns}Page")
+        assert len(pages) == d["pages"] and pages[0].get("BaseLoc") == "Pages/Page_0/Content.xml"
+        res = ElementTree.fromstring(zf.read("Doc_0/" + document.find(f"{ns}CommonData/{ns}PublicRes").text))
+        font_ids = {f.get("ID") for f in res.iter(f"{ns}Font") if f.get("FontName")}
+        content = ElementTree.fromstring(zf.read("Doc_0/Pages/Page_0/Content.xml"))
+        texts = {}
+        for obj in content.iter(f"{ns}TextObject"):
+            assert len(obj.get("Boundary").split()) == 4 and obj.get("Font") in font_ids and float(obj.get("Size")) > 0
+            code = obj.find(f"{ns}TextCode")
+            assert float(code.get("X")) >= 0 and float(code.get("Y")) > 0
+            texts[obj.get("ID")] = code.text
+        printed = _squash("".join(texts.values())).upper()
+        assert normalise_cert_no(d["cert_no"]) in printed and _squash(d["org"]["name"]) in printed
+        tags = ElementTree.fromstring(zf.read("Doc_0/CustomTags.xml"))
+        tag_file = tags.find(f"{ns}CustomTag/{ns}FileLoc").text
+        tag_xml = zf.read("Doc_0/" + tag_file).decode("utf-8")
+        assert d["cert_no"] in tag_xml
+        ref = re.search(r"<zs:ObjectRef PageRef=\"\d+\">(\d+)</zs:ObjectRef>", tag_xml).group(1)
+        assert d["cert_no"] in _squash(texts[ref]).upper()
+
+
+def test_pdf_only(tmp_path):
+    """`formats=False` gives the PDF-only archive of generator version 2 (truth adds `format`); a
+    sample under 4 organisations holds no binary .doc (needs no LibreOffice)."""
+    truth = generate(tmp_path, seed=7, n_orgs=2, broken=False, formats=False)
+    assert {d["format"] for d in truth["documents"].values()} == {"pdf"} and truth["archives"] == {}
+    assert all((tmp_path / rel).read_bytes()[:5] == b"%PDF-" for rel in truth["documents"])
+    assert formats.quotas(2)["doc"] == 0 < formats.quotas(4)["doc"] and formats.quotas(6, photos=False)["image"] == 0
+
+
+def test_generation_time(small):
+    """The suite generates small samples often: LibreOffice converts in the background, photos
+    and Word files take a fraction of a second each."""
+    assert TIMES["small"] < 120
+
+
+# -- other formats: the writers -------------------------------------------------------------------
+
+def _long_story() -> render.Story:
+    """Three pages or more: a spanned info grid, a long table with a vertically merged cell (split
+    across pages), long paragraphs, then an explicit page break and a second form."""
+    story = render.Story()
+    story.title("审核报告")
+    story.table([["受审核方", "宁波恒达精密机械有限公司", "", ""], ["审核组长", "张伟", "注册号", "2021-N1QMS-1234567"]],
+                [0.18, 0.32, 0.18, 0.32], header_rows=0, spans=[((1, 0), (3, 0))])
+    rows = [["序号", "部门", "条款"]] + [[str(i), "生产部" if i % 2 else "质量部", f"8.5.{i % 6} 生产和服务提供的控制"]
+                                    for i in range(1, 70)]
+    story.table(rows, [0.2, 0.3, 0.5], spans=[((0, 4), (0, 5))])
+    for i in range(14):
+        story.para(f"第{i + 1}段：组织建立了文件化的管理体系，审核组抽查了 ISO 9001:2015 条款 7.5 的记录，"
+                   "证书编号 217-17-Q1-00075-R0-S 覆盖的产品和服务均按程序控制。" * 2)
+    story.page_break()
+    story.title("不符合报告")
+    story.line("不符合项描述：仓储部未按规定对防护物资进行定期检查。")
+    return story
+
+
+def test_tracked_rendering_is_the_same_pdf_and_knows_where_pages_start(tmp_path):
+    render.ensure_font()
+    layout = render.Layout("华正联合认证有限公司", "HZ/QR-11（C/0）")
+    plain = render.render(tmp_path / "a.pdf", _long_story(), layout)
+    story = _long_story()
+    rendition = formats.render_tracked(tmp_path / "b.pdf", story, layout)
+    assert (tmp_path / "a.pdf").read_bytes() == (tmp_path / "b.pdf").read_bytes()
+    assert rendition.pages == plain >= 4 and len(rendition.starts) == plain - 1
+    kinds = {(type(story.items[s.item]).__name__, s.unit > 0, s.hard) for s in rendition.starts}
+    assert ("Table", True, False) in kinds and ("Lines", False, True) in kinds   # inside a table; after a break
+
+
+def test_word_files_split_pages_as_the_pdf_or_at_explicit_breaks(tmp_path):
+    """A .docx (and the flat package) marks where the PDF's pages start, so the reader counts the
+    PDF's pages, each starting with the same text; Word 2003 XML has the explicit break only."""
+    from archive.readers.word import read_docx, read_wordml
+
+    render.ensure_font()
+    layout = render.Layout("华正联合认证有限公司", None, "第 {p} 页 共 {n} 页")
+    story = _long_story()
+    rendition = formats.render_tracked(tmp_path / "a.pdf", story, layout)
+    items = formats.blocks(story, rendition)
+    meta = formats.Meta("审核报告", "张伟", "华正联合认证有限公司", dt.datetime(2021, 3, 4, 10, 5), rendition.pages)
+    data = formats.write_docx(items, story, layout, meta, meta.saved)
+    pages = read_docx(data)
+    assert len(pages) == rendition.pages
+    pdf = pdfium.PdfDocument(tmp_path / "a.pdf")
+    for k in range(1, len(pages)):
+        first = next(line for line in pages[k].text.split("\n") if line.strip())
+        assert _squash(first.split()[0]) in _squash(pdf[k].get_textpage().get_text_range()), k
+    pdf.close()
+    assert len(read_wordml(formats.flat_package(data))) == rendition.pages
+    xml = formats.write_wordml(items, story, layout, meta, meta.saved)
+    assert len(read_wordml(xml)) == formats.explicit_pages(items) == 2
+    assert b'<w:vmerge w:val="restart"/>' in xml and b"<w:vmerge/>" in xml and b'<w:gridSpan w:val="3"/>' in xml
+    assert b'<w:br w:type="page"/>' in xml and b"<w:hdr " in xml and b"<w:instrText> PAGE </w:instrText>" in xml
+    assert b'w:vMerge w:val="restart"' in zipfile.ZipFile(io.BytesIO(data)).read("word/document.xml")
+    text = _squash("".join(p.text for p in read_wordml(xml)))
+    assert "2021-N1QMS-1234567" in text and "217-17-Q1-00075-R0-S" in text and "不符合报告" in text
+
+
+def test_unwrap_joins_what_wrapping_split():
+    render.ensure_font()
+    text = ("本公司承诺遵守认证规则 Huazheng United Certification Co., Ltd. 证书编号 217-17-Q1-00075-R0-S，"
+            "范围：精密机械零部件的加工（数控车削、铣削）及相关管理活动。" * 3)
+    for width in (150, 260, 400):
+        lines = render.wrap_text(text, width, 10.5)
+        (joined, offsets), = formats.unwrap(lines, width, 10.5)
+        # a blank at a wrap between Chinese and Latin text is lost; between Latin words it comes back
+        assert _squash(joined) == _squash(text) and joined.count("Huazheng United Certification Co., Ltd.") == 3
+        assert len(offsets) == len(lines) and [joined[o:o + 3] for o in offsets] == [line[:3] for line in lines]
+    two = render.wrap_text("第一行\n第二行较短", 300, 10.5)
+    assert [p for p, _ in formats.unwrap(two, 300, 10.5)] == ["第一行", "第二行较短"]
+
+
+def test_gbk_zip_round_trip():
+    stamp = (2021, 3, 4, 10, 6, 0)
+    data = formats.gbk_zip([("2021-宁波恒达精密机械有限公司-Q初审/", None, stamp),
+                            ("2021-宁波恒达精密机械有限公司-Q初审/03审核资料/审核报告.pdf", b"%PDF-1.4 x", stamp)])
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        infos = zf.infolist()
+        assert [_member_name(i) for i in infos][1].endswith("03审核资料/审核报告.pdf")
+        assert zf.read(infos[1]) == b"%PDF-1.4 x" and zf.testzip() is None
+        assert all(i.flag_bits & 0x800 == 0 and i.date_time == stamp for i in infos)
+    assert "审核报告".encode("gbk") in data and "审核报告".encode("utf-8") not in data
+
+
+def test_photos_lie_on_a_desk_and_keep_their_orientation(tmp_path):
+    """A photo is a JPEG of the page on a darker desk, sometimes stored sideways with an EXIF
+    orientation tag; upright (the tag applied) it is a portrait frame, the sheet brighter than its
+    surroundings."""
+    import numpy as np
+    from PIL import Image, ImageOps
+
+    render.ensure_font()
+    story = render.Story()
+    story.title("首末次会议签到表")
+    story.table([["姓名", "部门", "签名"]] + [[f"人员{i}", "质量部", ""] for i in range(12)], [0.3, 0.4, 0.3])
+    render.render(tmp_path / "a.pdf", story, render.Layout())
+    orientations = set()
+    for k in range(6):
+        data, entry = formats.photograph(tmp_path / "a.pdf", random.Random(k), dt.datetime(2022, 5, 6, 10, 0))
+        image = Image.open(io.BytesIO(data))
+        assert image.format == "JPEG"
+        exif = image.getexif()
+        orientations.add(exif[0x0112])
+        assert exif[0x010F] and exif[0x0132] == "2022:05:06 10:00:00"
+        upright = np.asarray(ImageOps.exif_transpose(image).convert("L"), dtype=np.float32)
+        h, w = upright.shape
+        assert h > w
+        sheet = upright[h // 3: 2 * h // 3, w // 3: 2 * w // 3]
+        edge = np.concatenate([upright[: h // 30].ravel(), upright[-h // 30:].ravel()])
+        assert np.percentile(sheet, 90) > np.percentile(edge, 90) + 60
+        assert entry["rotation"] == 0 and entry["skew"] == 0.0 and "首末次会议签到表" in entry["text"]
+        if orientations & {1} and orientations & {6, 8}:
+            break
+    assert 1 in orientations and orientations & {6, 8}
+
+
+@pytest.mark.slow
+def test_photos_stay_readable_by_ocr(sample):
+    """The suite sample's photo, through the image reader (EXIF, flattening) and the OCR, reads as
+    the page it shows (a few seconds of OCR)."""
+    from archive.readers.image import ocr_image_page
+    from archive.text import normalise
+
+    root, truth = sample
+    photos = [rel for rel, d in truth["documents"].items() if d["format"] == "image"]
+    for rel in photos[:1]:
+        page = ocr_image_page(_read(root, rel), 1)
+        want = _squash(normalise(truth["scans"][rel][0]["text"]))
+        got = _squash(page.text)
+        assert difflib.SequenceMatcher(None, got, want, autojunk=False).ratio() > 0.95, (got, want)
+        d = truth["documents"][rel]
+        assert _squash(d["title"]) in got and _squash(d["org"]["name"]) in got
 
 
 # -- full scale ----------------------------------------------------------------------------------

@@ -167,7 +167,17 @@ def test_cli_ingest_list_show(batch: Path, home: Path):
 @pytest.mark.realdocs
 def test_real_documents_ingest(realdocs: Path, catalog: Catalog):
     summary = Ingestor(catalog, workers=2, ocr="never").run([realdocs])     # OCR: tests/test_ocr.py
-    assert summary.failed == [] and summary.added == len(list(realdocs.glob("*.pdf")))
+    documents = [p for p in realdocs.iterdir() if p.suffix in (".pdf", ".doc", ".docx")]
+    assert summary.failed == [] and summary.added == len(documents) and summary.others == 1   # README.md
+    # the real Word files, by their content: a docx, two Word XML forms named .doc, a Word 97 .doc
+    formats = {d.filename: d.format for d in catalog.iter_documents()}
+    assert {n: f for n, f in formats.items() if not n.endswith(".pdf")} == {
+        "archive-quality-requirements.docx": "docx", "audit-consistency-checklist.doc": "wordml",
+        "ccaa-audit-experience-record.doc": "wordml", "auditor-work-rules.doc": "doc"}
+    texts = {d.filename: "".join(p["text"] for p in catalog.pages(d.id)) for d in catalog.iter_documents()}
+    assert "审核资料" in texts["archive-quality-requirements.docx"]
+    assert "审核经历记录表" in texts["ccaa-audit-experience-record.doc"]
+    assert "工作守则" in texts["auditor-work-rules.doc"].replace(" ", "")
     by_name = {d.filename: d for d in catalog.iter_documents()}
     scanned = by_name["exam-paper-scanned.pdf"]
     assert scanned.status == "no_text" and scanned.pages > 1

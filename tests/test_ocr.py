@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pypdfium2 as pdfium
 import pytest
+from conftest import own_ocr_cache_env
 from pdfmaker import make_pdf
 
 from archive.catalog import Catalog
@@ -163,7 +164,7 @@ def test_mixed_document_is_read_page_by_page_and_cached(mixed: Path, tmp_path: P
 
 
 def _cli(home: Path, *args: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env = {**own_ocr_cache_env(), "PYTHONPATH": str(ROOT)}
     return subprocess.run([sys.executable, "-m", "webui.cli", "--home", str(home), *args],
                           capture_output=True, text=True, env=env, cwd=ROOT, timeout=600)
 
@@ -201,7 +202,7 @@ def test_an_interrupted_batch_does_not_read_finished_pages_again(tmp_path: Path)
     proc = subprocess.Popen([sys.executable, "-m", "webui.cli", "--home", str(home), "ingest", str(folder),
                              "--workers", "1"], cwd=ROOT, start_new_session=True,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            env={**os.environ, "PYTHONPATH": str(ROOT)})
+                            env={**own_ocr_cache_env(), "PYTHONPATH": str(ROOT)})
     cache = home / "ocr-cache.db"
     deadline = time.monotonic() + 240
     done = 0

@@ -13,7 +13,6 @@ from flask import Blueprint, Response, g, jsonify, request, send_file, url_for
 
 from archive import stats
 from archive.messages import message
-from archive.pdf import PdfError
 from archive.uploads import (
     TOO_LARGE_MESSAGE,
     UploadError,
@@ -29,7 +28,16 @@ from indexer.search import search, similar
 from .app import state
 from .auth import audit, requires
 from .openapi import openapi_document
-from .requests import ApiError, document_or_404, download_name, original_path, page_number, search_request
+from .requests import (
+    ApiError,
+    document_or_404,
+    download_name,
+    original_mimetype,
+    original_path,
+    page_number,
+    page_png,
+    search_request,
+)
 from .rights import may_read_content, shown_document, shown_hits, shown_search
 
 bp = Blueprint("api", __name__)
@@ -87,10 +95,7 @@ def page(doc_id: str, n: str) -> Response:
     doc = document_or_404(st.catalog(), doc_id)
     number = page_number(n, doc.pages)
     if request.args.get("format", "json") == "png":
-        try:
-            png = st.renderer.png(original_path(st.catalog(), doc), number, scale=_scale(request.args.get("scale")))
-        except PdfError as exc:
-            raise ApiError(422, "unrenderable", message("document.unrenderable", detail=exc)) from None
+        png = page_png(st.renderer, st.catalog(), doc, number, scale=_scale(request.args.get("scale")))
         return send_file(io.BytesIO(png), mimetype="image/png", max_age=0)
     if request.args.get("format", "json") != "json":
         raise ApiError(400, "bad_request", message("request.page_format"))
@@ -137,7 +142,7 @@ def api_similar(doc_id: str) -> Response:
 def file(doc_id: str) -> Response:
     doc = document_or_404(state().catalog(), doc_id)
     audit("download", doc.id, "api " + doc.filename)
-    return send_file(original_path(state().catalog(), doc), mimetype="application/pdf", as_attachment=True,
+    return send_file(original_path(state().catalog(), doc), mimetype=original_mimetype(doc), as_attachment=True,
                      download_name=download_name(doc.filename), max_age=0)
 
 

@@ -12,7 +12,7 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from archive.accounts import ROLE_NAMES as USER_ROLE_NAMES
-from archive.messages import FACTOR_NAMES, FAILURE_NAMES, WEIGHT_NAMES, failure_name  # noqa: F401 — re-exported
+from archive.messages import FACTOR_NAMES, FAILURE_NAMES, WEIGHT_NAMES, failure_name, format_name  # noqa: F401 — re-exported
 
 FIELD_NAMES = {
     "QMS": "质量管理体系", "EMS": "环境管理体系", "OHSMS": "职业健康安全管理体系", "FSMS": "食品安全管理体系",
@@ -49,7 +49,7 @@ ACTION_NAMES = {
 }
 # the rows of `auditarchive show` (the document object's keys)
 DOCUMENT_FIELD_NAMES = {
-    "id": "文档 ID", "path": "路径", "filename": "文件名", "pages": "页数",
+    "id": "文档 ID", "path": "路径", "filename": "文件名", "pages": "页数", "format": "格式",
     "ocr_pages": "OCR 页数", "doc_type": "文件类型", "title": "标题", "org": "受审核组织", "cert_no": "证书号",
     "cert_nos": "证书号（全部）", "fields": "认证领域", "codes": "专业代码", "code_table": "代码表",
     "stage": "审核阶段", "audit_start": "审核开始", "audit_end": "审核结束", "issue_date": "发证日期",
@@ -97,6 +97,7 @@ FILTERS = {
     "role_name": lambda v: ROLE_NAMES.get(v or "", v or ""),
     "severity_name": lambda v: SEVERITY_NAMES.get(v or "", v or ""),
     "status_name": lambda v: STATUS_NAMES.get(v or "", v or ""),
+    "format_name": format_name,
     "failure_name": failure_name,
     "upload_status_name": lambda v: UPLOAD_STATUS_NAMES.get(v or "", v or ""),
     "user_role_name": lambda v: USER_ROLE_NAMES.get(v or "", v or ""),

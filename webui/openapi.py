@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from archive.readers.dispatch import DOCUMENT_KINDS
+
 FIELDS = ["QMS", "EMS", "OHSMS", "FSMS", "HACCP", "ISMS", "ITSMS", "EnMS", "IPMS", "MMS", "SERVICE", "PRODUCT"]
 STAGES = ["stage1", "stage2", "surveillance1", "surveillance2", "surveillance3", "recertification", "special"]
 DOC_TYPES = ["application", "contract_review", "audit_programme", "audit_notice", "audit_plan", "checklist",
@@ -50,6 +52,8 @@ def _document_properties(full_findings: bool) -> dict[str, Any]:
                                                                 "reg_no": _str_or_null}}},
         "findings": {"type": "array", "items": finding},
         "ocr_pages": {"type": "integer", "minimum": 0},
+        "format": {"type": "string", "enum": list(DOCUMENT_KINDS),
+                   "description": "the format read from the file's content (pdf, docx, wordml, doc, image …)"},
         "status": {"type": "string"},
         "warnings": {"type": "array", "items": {"type": "string"}},
     }

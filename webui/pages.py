@@ -24,7 +24,7 @@ from flask import (
 from archive import stats
 from archive.messages import message
 from archive.mining.percode import code_profile
-from archive.pdf import PdfError
+from archive.originals import has_page_images, original_on_disk
 from archive.uploads import (
     TOO_LARGE_MESSAGE,
     UploadError,
@@ -47,8 +47,10 @@ from .requests import (
     ApiError,
     document_or_404,
     download_name,
+    original_mimetype,
     original_path,
     page_number,
+    page_png,
     search_request,
 )
 from .rights import may_read_content, shown_document, shown_hits, shown_profile, shown_search
@@ -131,13 +133,7 @@ def document_page(doc_id: str) -> str:
     open_page = int(target) if re.fullmatch(r"[0-9]{1,6}", target) else (hit_pages[0] if hit_pages else None)
     return render_template("document.html", doc=shown_document(doc), pages=pages, q=q, query_error=query_error,
                            similar=shown_hits(alike), hit_pages=hit_pages, open_page=open_page,
-                           original_exists=_exists(doc.path), content=content)
-
-
-def _exists(path: str) -> bool:
-    from pathlib import Path
-
-    return Path(path).is_file()
+                           original_exists=original_on_disk(doc), page_images=has_page_images(doc), content=content)
 
 
 @bp.get("/documents/<doc_id>/pages/<n>.png")
@@ -145,10 +141,7 @@ def _exists(path: str) -> bool:
 def page_image(doc_id: str, n: str) -> Response:
     doc = document_or_404(state().catalog(), doc_id)
     number = page_number(n, doc.pages)
-    try:
-        png = state().renderer.png(original_path(state().catalog(), doc), number, scale=1.5)
-    except PdfError as exc:
-        raise ApiError(422, "unrenderable", message("document.unrenderable", detail=exc)) from None
+    png = page_png(state().renderer, state().catalog(), doc, number, scale=1.5)
     return send_file(io.BytesIO(png), mimetype="image/png", max_age=0)
 
 
@@ -157,7 +150,7 @@ def page_image(doc_id: str, n: str) -> Response:
 def original_file(doc_id: str) -> Response:
     doc = document_or_404(state().catalog(), doc_id)
     audit("download", doc.id, doc.filename)
-    return send_file(original_path(state().catalog(), doc), mimetype="application/pdf", as_attachment=True,
+    return send_file(original_path(state().catalog(), doc), mimetype=original_mimetype(doc), as_attachment=True,
                      download_name=download_name(doc.filename), max_age=0)
 
 

@@ -9,7 +9,9 @@ from typing import Mapping
 from archive.catalog import Catalog
 from archive.messages import message
 from archive.models import Document
-from archive.originals import OriginalUnavailable, verified_original
+from archive.originals import MIME_TYPES, OriginalUnavailable, page_image_source, servable_original
+from archive.pagerender import Renderer
+from archive.readers.base import ReadError
 from indexer.search import MAX_PER_PAGE, SearchRequest
 
 FILTER_PARAMS = ("code", "field", "stage", "type", "org", "clause", "year", "cert", "date")
@@ -108,10 +110,29 @@ def download_name(filename: str) -> str:
 
 def original_path(catalog: Catalog, doc: Document) -> Path:
     """The original file, where it was ingested from (never modified, never moved by us), when
-    it still holds the document's bytes: a file replaced at that path is not this document."""
+    it still holds the document's bytes: a file replaced at that path is not this document. A
+    member of an archive is served from a private copy (`archive.originals.servable_original`)."""
     try:
-        return verified_original(catalog, doc)
+        return servable_original(catalog, doc)
     except OriginalUnavailable as exc:
         if exc.reason == "missing":
             raise ApiError(404, "original_missing", message("original.missing")) from None
         raise ApiError(409, "original_changed", message("original.changed")) from None
+
+
+def page_png(renderer: Renderer, catalog: Catalog, doc: Document, number: int, scale: float) -> bytes:
+    """A page's image: a PDF's page, a converted Word file's PDF page, a photo's frame; 422 with
+    the reason when it cannot be drawn (damaged, too big, a format without fixed pages)."""
+    try:
+        kind, path = page_image_source(catalog, doc)
+        return renderer.png(path, number, scale=scale, kind=kind)
+    except OriginalUnavailable as exc:
+        if exc.reason == "missing":
+            raise ApiError(404, "original_missing", message("original.missing")) from None
+        raise ApiError(409, "original_changed", message("original.changed")) from None
+    except ReadError as exc:
+        raise ApiError(422, "unrenderable", message("document.unrenderable", detail=exc)) from None
+
+
+def original_mimetype(doc: Document) -> str:
+    return MIME_TYPES.get(doc.format, "application/octet-stream")

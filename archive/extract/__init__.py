@@ -17,18 +17,11 @@ from ..models import Auditor, Finding, Org
 from ..text import compact
 from . import checkbox, doctype, labels, people, stage
 from .findings import findings_from_form, findings_from_table
+from .orgs import find_credit_code, find_org_name
 from .schemes import ORDER, fields_in
 
 if TYPE_CHECKING:          # the PDF readers are not loaded to read a query's stage words
     from ..pdf import Page
-
-_ORG_SUFFIX = re.compile(
-    r"(有限责任公司|股份有限公司|有限公司|公司|集团|厂|研究院|研究所|设计院|医院|学校|学院|大学|中心|合作社|"
-    r"事务所|协会|商行|商店|门市部|经营部|分公司|Co\.,?\s*Ltd\.?|Limited|Inc\.?)$", re.I)
-_ORG_SHAPE = re.compile(r"^[\u4e00-\u9fffA-Za-z0-9()·&.,\- ]{4,80}$")
-_STRONG_ORG = ("受审核方", "受审核方名称", "组织名称", "受审核组织", "受审核组织名称", "获证组织",
-               "获证组织名称", "申请组织", "申请组织名称")
-
 
 @dataclass
 class Extracted:
@@ -62,87 +55,6 @@ def wants_tables(page_text: str) -> bool:
         if "姓名" in c and re.search(r"身份|角色|职务|组别|分工", c):
             return True
     return False
-
-
-def _clean_org(value: str) -> str:
-    """An organisation name as registered: seal remarks dropped, Chinese (full-width) brackets."""
-    value = re.sub(r"\((?:盖章|公章|签章|签字|印章|章)\)", "", value)
-    value = re.split(r"\s{2,}|(?<=[公司厂])\s", value)[0]
-    value = value.strip(" .,;:、")
-    if re.search(r"[\u4e00-\u9fff]", value):
-        value = re.sub(r"\(([^()]*[\u4e00-\u9fff][^()]*)\)", r"（\1）", value)
-    return value
-
-
-def _unwrap(value: str, next_line: str | None) -> str:
-    """A name cut by a table cell's width: `…股份有限公` + next line `司`."""
-    if next_line and not _ORG_SUFFIX.search(value):
-        head = next_line.split(" ")[0]
-        if len(head) <= 6 and _ORG_SUFFIX.search(value + head):
-            return value + head
-    return value
-
-
-# `参加对南京某某有限公司的复评审核`: the organisation named in a sentence about its audit.
-_PROSE_ORG = re.compile(r"对([^\s,;。:对]{4,60}?)的.{0,16}?(?:审核|认证)")
-
-
-def find_org_name(lines: list[str]) -> str | None:
-    pattern = labels.label_re(labels.ORG)
-    for i, line in enumerate(lines):
-        for m in pattern.finditer(line):
-            label = compact(m.group(0)).rstrip(":")
-            label = re.sub(r"\(.*", "", label)
-            value = labels.cut_at_next_label(line[m.end():])
-            if m.end() + len(value) >= len(line.rstrip()):
-                value = _unwrap(value, lines[i + 1] if i + 1 < len(lines) else None)
-            value = _clean_org(value)
-            plain = value.replace("（", "(").replace("）", ")")
-            if not value or not _ORG_SHAPE.match(plain) or not re.search(r"[\u4e00-\u9fff]", value):
-                continue
-            if _ORG_SUFFIX.search(value) or label in _STRONG_ORG:
-                return value
-    for line in lines[:12]:       # a letter's salutation: `致：某某有限公司` / `某某有限公司：`
-        m = re.fullmatch(r"(?:致\s*:?\s*)?([^:\s]{4,60}?)\s*:?", line.strip())
-        if m and (line.strip().endswith(":") or line.startswith("致")):
-            value = _clean_org(m.group(1))
-            if _ORG_SHAPE.match(value.replace("（", "(").replace("）", ")")) and _ORG_SUFFIX.search(value):
-                return value
-    whole = "\n".join(lines[:40])
-    m = re.search(r"兹证明\s*:?\s*\n?\s*([^\n]{4,60}?)(?:\s|$|的)", whole)
-    if m and _ORG_SUFFIX.search(_clean_org(m.group(1))):
-        return _clean_org(m.group(1))
-    for m in _PROSE_ORG.finditer(whole.replace("\n", "")):
-        value = _clean_org(m.group(1))
-        if _ORG_SUFFIX.search(value) and not value.startswith("贵"):
-            return value
-    return None
-
-
-def _owner(lines: list[str], i: int) -> str | None:
-    """The organisation a line sits with: a bare name line next to it (a letterhead's)."""
-    for j in (i - 1, i + 1, i - 2):
-        if 0 <= j < len(lines):
-            line = lines[j].strip()
-            if ":" not in line and " " not in line and _ORG_SUFFIX.search(line) and len(line) <= 40:
-                return _clean_org(line)
-    return None
-
-
-def find_credit_code(lines: list[str], org_name: str | None) -> str | None:
-    """The labelled credit code nearest the organisation's label. A code printed with another
-    organisation's name (the certification body's letterhead or footer) is not the organisation's;
-    an unlabelled code is not read."""
-    codes = [(i, found[0]) for i, value in labels.find_values(lines, labels.CREDIT)
-             if (found := identifiers.find_credit_codes(value.replace(" ", "")))]
-    codes = [(i, c) for i, c in codes if (owner := _owner(lines, i)) is None or owner == org_name
-             or (org_name and owner.endswith(org_name))]     # `兹证明某某公司` read as one line
-    if not codes:
-        return None
-    org_lines = [i for i, _ in labels.find_values(lines, labels.ORG)]
-    if not org_lines:
-        return codes[0][1]
-    return min(codes, key=lambda c: min(abs(c[0] - o) for o in org_lines))[1]
 
 
 # `对贵组织的质量管理体系进行…审核`, `建立的环境管理体系符合标准`: sentences that state the field.
@@ -200,7 +112,7 @@ def _labelled_date(lines: list[str], labs: tuple[str, ...]) -> date | None:
 def extract(pages: list[Page]) -> Extracted:
     """Everything the document object says about a document, read from its pages."""
     out = Extracted()
-    lines = [line for p in pages for line in p.text.split("\n") if line.strip()]
+    lines = labels.join_wrapped_labels([line for p in pages for line in p.text.split("\n") if line.strip()])
     text = "\n".join(p.text for p in pages)
     tables = [t for p in pages for t in p.tables]
     if not lines:          # no text layer (a scan before OCR): nothing is known

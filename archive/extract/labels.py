@@ -113,6 +113,29 @@ def block_value(lines: list[str], start: int, first: str, max_lines: int = 30) -
     return "".join(p.strip() for p in parts if p.strip())
 
 
+_LABEL_SET = frozenset(ALL_LABELS)
+_TAIL = re.compile(r"(?:^|[\s;,、。(])([\u4e00-\u9fff]{1,10})$")
+_HEAD = re.compile(r"^([\u4e00-\u9fff]{1,10})(?=[\s:(]|$)")
+
+
+def join_wrapped_labels(lines: list[str]) -> list[str]:
+    """Lines with a label that the line's end broke in two made one again (a narrow table cell, a
+    long line): `统一社会信用` + `代码 9133…` → `统一社会信用代码 9133…`, `受审核` + `方 某某有限公司`,
+    `…；技术专` + `家：韩冬`. Only a line's last word and the next line's first, together exactly a
+    known label, are joined."""
+    out: list[str] = []
+    for line in lines:
+        tail = _TAIL.search(out[-1]) if out else None
+        head = _HEAD.match(line)
+        label = tail.group(1) + head.group(1) if tail and head else ""
+        # a two-character label only with its colon: `组` / `员：钱明`
+        if label in _LABEL_SET and (len(label) >= 3 or line[head.end():head.end() + 1] == ":"):
+            out[-1] += line
+        else:
+            out.append(line)
+    return out
+
+
 def compact_label(line: str) -> bool:
     """A line that is only a label (a table's label cell): `严重程度`, `原因分析：`."""
     return line.strip().rstrip(":").strip() in ALL_LABELS

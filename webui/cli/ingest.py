@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 import click
 
 from archive.limits import DEFAULT_OCR_TIMEOUT, DEFAULT_TIMEOUT, default_workers
-from archive.messages import failure_name, message
+from archive.messages import failure_name, format_name, message
 
 from .common import CliError, CliUsageError, Context, _dump, _pad, main, output_options
 
@@ -52,6 +52,11 @@ def _print_summary(s: Summary) -> None:
                        updated=s.updated, unchanged=s.unchanged, failed=len(s.failed))
                + (message("cli.ingest_skipped", count=s.skipped_failed) if s.skipped_failed else ""))
     click.echo(message("cli.ingest_pages", pages=s.pages, ocr_pages=s.ocr_pages, no_text=s.no_text))
+    if s.formats:
+        click.echo(message("cli.ingest_formats", formats="，".join(
+            f"{format_name(kind)} {count}" for kind, count in sorted(s.formats.items(), key=lambda kv: -kv[1]))))
+    if s.others:
+        click.echo(message("cli.ingest_others", count=s.others))
     for f in s.failed:
         name = failure_name(f.reason)
         detail = "" if f.message.strip("。") == name.strip("。") else f.message    # said once, not twice
@@ -82,7 +87,7 @@ def _print_summary(s: Summary) -> None:
 def ingest(obj: Context, paths: tuple[str, ...], workers: int | None, timeout: float,
            retry_failed: bool, ocr: str, ocr_timeout: float, progress: bool | None,
            cluster: str | None, send_bytes: bool | None, as_json: bool) -> None:
-    """入库 PDF（文件或文件夹，递归查找）；未改动的文件跳过。
+    """入库文档：PDF、Word（docx、Word 2003 XML、doc、rtf、odt、wps）、Excel、OFD、图片和照片，以及 zip / 7z 压缩包中的文档（文件或文件夹，递归查找；格式按内容判断）；未改动的文件跳过。
 
     --workers 0 时在本进程中读取文件，不受时间和内存限制；--cluster 时在 Dask 集群的工作节点上处理（此时忽略 --workers）。"""
     import time
@@ -91,8 +96,9 @@ def ingest(obj: Context, paths: tuple[str, ...], workers: int | None, timeout: f
     from archive.ingest import Ingestor, discover
 
     problems: list[tuple[str, str]] = []
+    others: list[Path] = []
     try:
-        files = discover(paths, problems)
+        files = discover(paths, problems, others)
     except FileNotFoundError as exc:
         raise CliUsageError(str(exc)) from None
     obj.creating = True
@@ -135,7 +141,7 @@ def ingest(obj: Context, paths: tuple[str, ...], workers: int | None, timeout: f
 
     with pending(obj.catalog, obj.home.index_dir):     # a run killed before indexing is repaired next time
         try:
-            summary = ingestor.run(paths, files=files, problems=problems)
+            summary = ingestor.run(paths, files=files, problems=problems, others=others)
         except ClusterError as exc:      # what was written stays (and is indexed): run again to resume
             summary = None
             failure = str(exc)
@@ -197,17 +203,22 @@ def show(obj: Context, ref: str, as_json: bool) -> None:
     if as_json:
         click.echo(_dump(doc.to_dict()))
         return
-    from webui.labels import DOCUMENT_FIELD_NAMES, ROLE_NAMES, SEVERITY_NAMES, STAGE_NAMES, TYPE_NAMES
+    from webui.labels import DOCUMENT_FIELD_NAMES, ROLE_NAMES, SEVERITY_NAMES, STAGE_NAMES, STATUS_NAMES, TYPE_NAMES
 
     data = doc.to_dict()
     named = {"doc_type": TYPE_NAMES, "stage": STAGE_NAMES}
+    data["org"] = "；".join(v for v in (doc.org.name, doc.org.credit_code) if v) or None
+    data["format"], data["status"] = format_name(doc.format), STATUS_NAMES.get(doc.status, doc.status)
     for key, value in data.items():
         if key in ("auditors", "findings"):
             continue
         if key in named and value in named[key]:
             value = f"{named[key][value]}（{value}）"
-        click.echo(_pad(DOCUMENT_FIELD_NAMES.get(key, key), 16)
-                   + (str(value) if not isinstance(value, (list, dict)) else _dump(value)))
+        if value is None or value == []:
+            value = "—"
+        elif isinstance(value, list):
+            value = "、".join(map(str, value))
+        click.echo(_pad(DOCUMENT_FIELD_NAMES.get(key, key), 16) + str(value))
     for a in doc.auditors:
         click.echo(message("cli.show_auditor", name=a.name, role=ROLE_NAMES.get(a.role or "", a.role or "?"),
                            reg_no=a.reg_no or ""))
