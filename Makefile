@@ -32,12 +32,12 @@ PORT ?= 8000
 
 run: ingest
 	@echo
-	@echo "The sample archive is catalogued and indexed in $(DATA). From another terminal try:"
+	@echo "样本档案已入库并建立索引，数据目录：$(DATA)。可在另一个终端试试："
 	@echo "  $(BIN)/auditarchive --home $(DATA) search 管理评审 不符合 --field QMS"
-	@echo "  $(BIN)/auditarchive --home $(DATA) tokens create admin  # a token for the JSON API"
+	@echo "  $(BIN)/auditarchive --home $(DATA) tokens create admin  # 为 JSON API 生成令牌"
 	@echo
 	@$(BIN)/auditarchive --home $(DATA) users bootstrap
-	@echo "Web UI: http://$(HOST):$(PORT)/  (Ctrl+C stops the server)"
+	@echo "网页界面：http://$(HOST):$(PORT)/（按 Ctrl+C 停止服务）"
 	$(BIN)/auditarchive --home $(DATA) serve --host $(HOST) --port $(PORT)
 
 # Two processes (pytest-xdist), a test file each at a time: the sample is built once for both
