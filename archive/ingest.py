@@ -339,6 +339,12 @@ class Ingestor:
                 sources: list[tuple[Source, int | None]] = [(path, None)]
             else:
                 for shown, reason, text in expanded.problems:
+                    prior = failed.get(shown)
+                    if (prior and not self.retry_failed and prior["extractor_version"] == EXTRACTOR_VERSION
+                            and prior["reason"] == reason):          # the same member, refused as before
+                        summary.skipped_failed += 1
+                        self.progress("skipped", Path(shown), None)
+                        continue
                     self._fail(Path(shown), None, reason, text, summary)
                 summary.others += len(expanded.others)
                 summary.files += len(expanded.members) + len(expanded.problems) - 1   # members, not the archive

@@ -100,6 +100,7 @@ def test_members_are_documents_with_gbk_names_nested_one_level(project: Path, tm
 
     again = Ingestor(catalog, workers=0).run([project])
     assert again.added == 0 and again.unchanged == 2
+    assert again.failed == [] and again.skipped_failed == 2        # refused members: said once, not each run
 
     doc = paths[report]
     assert verified_original(catalog, doc) == Path(report)
