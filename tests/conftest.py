@@ -19,6 +19,17 @@ TEST_CACHE = ROOT / ".test-cache"
 os.environ.setdefault("AUDITARCHIVE_OCR_CACHE", str(TEST_CACHE / "ocr-cache.db"))
 
 
+# The longest test files first: xdist hands files to whichever process is free, so the heaviest
+# (the real scanned exam paper's OCR, the full-scale generator, the Dask cluster, the crash runs)
+# start while the other process works through the many short ones, instead of ending the run alone.
+HEAVY_FIRST = ("test_ocr.py", "test_corpus.py", "test_cluster.py", "test_crash_safety.py", "test_search.py")
+
+
+def pytest_collection_modifyitems(items: list) -> None:
+    rank = {name: i for i, name in enumerate(HEAVY_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))       # stable: order within a file kept
+
+
 def own_ocr_cache_env() -> dict[str, str]:
     """The environment for a CLI process that must use its data home's own OCR cache."""
     return {k: v for k, v in os.environ.items() if k != "AUDITARCHIVE_OCR_CACHE"}
