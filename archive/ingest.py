@@ -32,7 +32,7 @@ from .limits import DEFAULT_MEMORY_MB, DEFAULT_OCR_TIMEOUT, DEFAULT_TIMEOUT, def
 from .messages import message
 from .models import Document
 from .ocr import needs_ocr
-from .originals import file_stamp
+from .originals import file_stamp, member_stamp
 from .pdf import Page
 from .readers.base import ReadError
 from .readers.containers import display_path, expand, is_ref, read_source, real_file
@@ -231,12 +231,10 @@ def display(source: Source) -> Path:
 
 
 def source_stamp(source: Source, size: int | None = None) -> str:
-    """A file's stamp; a member's is its size with its archive's times (an archive rewritten is
-    looked at again; its unchanged members cost a hash, not an extraction)."""
+    """A file's stamp, or an archive member's (`archive.originals.member_stamp`)."""
     if not is_ref(source):
         return file_stamp(Path(source).stat())
-    stat = os.stat(real_file(source))
-    return f"{size}:{stat.st_mtime_ns}:{stat.st_ctime_ns}"
+    return member_stamp(os.stat(real_file(source)), size)
 
 
 @dataclass

@@ -43,6 +43,12 @@ def file_stamp(stat: os.stat_result) -> str:
     return f"{stat.st_size}:{stat.st_mtime_ns}:{stat.st_ctime_ns}"
 
 
+def member_stamp(archive: os.stat_result, size: int | None) -> str:
+    """An archive member's stamp: its size with its archive's times (an archive rewritten is
+    looked at again; its unchanged members cost a hash, not an extraction)."""
+    return f"{size}:{archive.st_mtime_ns}:{archive.st_ctime_ns}"
+
+
 def sha256_of(path: Path, chunk: int = 1 << 20) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as fh:
@@ -61,8 +67,7 @@ def _member_state(shown: str, doc_id: str, recorded: str | None) -> str:
         data = read_source(ref)
     except (OSError, ReadError):
         return "missing"
-    stat = os.stat(real_file(ref))
-    if recorded is not None and recorded == f"{len(data)}:{stat.st_mtime_ns}:{stat.st_ctime_ns}":
+    if recorded is not None and recorded == member_stamp(os.stat(real_file(ref)), len(data)):
         return "ok"
     return "ok" if hashlib.sha256(data).hexdigest() == doc_id else "changed"
 
@@ -150,8 +155,9 @@ def page_image_source(catalog: Catalog, doc: Document) -> tuple[str, Path]:
     """What a page image is drawn from: ("pdf", a PDF file) for PDFs and the formats LibreOffice
     converts (their rendition), ("image", the file) for photos and scans; ReadError `no_image` for
     formats without fixed pages (Word read directly, spreadsheets, OFD)."""
+    from .messages import message
     from .readers.dispatch import CONVERTED
-    from .readers.office import convert_to_pdf
+    from .readers.office import convert_to_pdf, rendition_path
 
     path = servable_original(catalog, doc)
     if doc.format == "pdf":
@@ -160,12 +166,8 @@ def page_image_source(catalog: Catalog, doc: Document) -> tuple[str, Path]:
         return "image", path
     if doc.format in CONVERTED:
         renditions = catalog.path.parent / "renditions"
-        convert_to_pdf(path.read_bytes(), doc.format, renditions)
-        from .readers.office import rendition_path
-
+        convert_to_pdf(path.read_bytes(), doc.format, renditions)       # made once, then read from there
         return "pdf", rendition_path(renditions, doc.id)
-    from .messages import message
-
     raise ReadError("no_image", message("document.no_page_image"))
 
 

@@ -63,8 +63,9 @@ def render_image_frame(path: str, page_number: int, scale: float = 1.5) -> bytes
     from .readers.image import frame_count, load_frame
 
     data = Path(path).read_bytes()
-    if not 1 <= page_number <= frame_count(data):
-        raise PdfError("no_page", message("pdf.no_such_page", pages=frame_count(data)))
+    frames = frame_count(data)
+    if not 1 <= page_number <= frames:
+        raise PdfError("no_page", message("pdf.no_such_page", pages=frames))
     image = load_frame(data, page_number)
     side = min(MAX_SIDE_PX, max(image.shape[:2]) * scale / 1.5)
     factor = side / max(image.shape[:2])

@@ -371,32 +371,35 @@ def _team(ctx: Ctx, doc: Doc, style: str | None = None, reg: bool = True, codes:
         S.line(f"{rng.choice(['审核组长', '组长'])}：{fmt(leaders[0])}")
         S.line(text[:at])
         S.line(text[at:])
-        T.auditor(leaders[0].name, "leader", leaders[0].reg_no if reg else None)
-        for a in members:
-            T.auditor(a.name, "member", a.reg_no if reg else None)
         if experts:
             S.line(f"技术专家：{'、'.join(a.name for a in experts)}")
-            for a in experts:
-                T.auditor(a.name, "expert", None)
+        _record_team(doc, leaders, members, experts, reg)
         S.spacer(4)
         return
     S.line(f"{rng.choice(['审核组长', '组长'])}：{fmt(leaders[0])}")
-    T.auditor(leaders[0].name, "leader", leaders[0].reg_no if reg else None)
     if members:
         S.line(f"{rng.choice(['审核组员', '组员', '审核组成员'])}：{'、'.join(fmt(a) for a in members)}")
-        for a in members:
-            T.auditor(a.name, "member", a.reg_no if reg else None)
     if experts:
         S.line(f"技术专家：{'、'.join(a.name for a in experts)}")
-        for a in experts:
-            T.auditor(a.name, "expert", None)
+    _record_team(doc, leaders, members, experts, reg)
     S.spacer(4)
+
+
+def _record_team(doc: Doc, leaders: list, members: list, experts: list, reg: bool) -> None:
+    """The truth of a team printed as lines (however laid out): leader, members, experts; experts
+    print no registration number."""
+    T = doc.truth
+    T.auditor(leaders[0].name, "leader", leaders[0].reg_no if reg else None)
+    for a in members:
+        T.auditor(a.name, "member", a.reg_no if reg else None)
+    for a in experts:
+        T.auditor(a.name, "expert", None)
 
 
 def _team_line(ctx: Ctx, doc: Doc, leaders: list, members: list, experts: list, reg: bool) -> None:
     """The whole team on one line, as many forms state it: `组长：张三（注册号）；组员：李四；技术专家：王五`,
     with the separators, the labels and the way registration numbers follow a name varied."""
-    rng, T = ctx.rng, doc.truth
+    rng = ctx.rng
     sep = rng.choice(["；", "；", "，", "  ", "; "])
     c = rng.choice(["：", "：", ":"]) if sep != "  " else rng.choice(["：", " "])
     shown = rng.choice(["（{}）", "({})", " {}", "（注册号：{}）"])
@@ -405,15 +408,11 @@ def _team_line(ctx: Ctx, doc: Doc, leaders: list, members: list, experts: list, 
         return a.name + (shown.format(a.reg_no) if reg and a.reg_no else "")
 
     parts = [f"{rng.choice(['组长', '审核组长'])}{c}{fmt(leaders[0])}"]
-    T.auditor(leaders[0].name, "leader", leaders[0].reg_no if reg else None)
     if members:
         parts.append(f"{rng.choice(['组员', '成员', '审核组员'])}{c}{'、'.join(fmt(a) for a in members)}")
-        for a in members:
-            T.auditor(a.name, "member", a.reg_no if reg else None)
     if experts:
         parts.append(f"{rng.choice(['技术专家', '专家'])}{c}{'、'.join(a.name for a in experts)}")
-        for a in experts:
-            T.auditor(a.name, "expert", None)
+    _record_team(doc, leaders, members, experts, reg)
     doc.story.line(sep.join(parts))
     doc.story.spacer(4)
 

@@ -12,7 +12,6 @@ NUL, a character no path holds (`member_ref`), which `read_source` turns back in
 from __future__ import annotations
 
 import io
-import os
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -27,7 +26,6 @@ MAX_TOTAL_BYTES = 2 << 30             # all members of one archive
 MAX_RATIO = 200                       # inflated / compressed, for members over RATIO_FLOOR
 RATIO_FLOOR = 1 << 20
 MAX_MEMBERS = 20_000
-ARCHIVE_KINDS = ("zip", "7z")
 
 
 def member_ref(archive: str | Path, *members: str) -> str:
@@ -240,10 +238,6 @@ def read_source(ref: str | Path | bytes) -> bytes:
 def real_file(ref: str | Path) -> str:
     """The file on disk a reference lives in (the archive, for a member)."""
     return split_ref(str(ref))[0]
-
-
-def source_size(ref: str | Path) -> int:
-    return os.stat(real_file(ref)).st_size
 
 
 @dataclass

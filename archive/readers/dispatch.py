@@ -15,6 +15,7 @@ from typing import Any, Callable
 
 from ..messages import message
 from .base import Page, ReadError
+from .containers import archive_kind
 
 # The formats a body files, as `sniff` names them; `FORMAT_NAMES` in archive.messages says them in Chinese.
 DOCUMENT_KINDS = ("pdf", "docx", "wordml", "doc", "rtf", "odt", "xlsx", "xls", "ods", "ofd", "image")
@@ -82,10 +83,9 @@ def sniff(data: bytes) -> str:
     head = data[:4096]
     if b"%PDF-" in data[:1024]:
         return "pdf"
-    if head[:4] in (b"PK\x03\x04", b"PK\x05\x06"):
-        return zip_kind(data)
-    if head[:6] == b"7z\xbc\xaf\x27\x1c":
-        return "7z"
+    archive = archive_kind(head)
+    if archive is not None:
+        return zip_kind(data) if archive == "zip" else archive
     if head[:4] == b"Rar!":
         raise ReadError("unsupported", message("format.rar"))
     if head[:8] == _OLE:
@@ -124,7 +124,7 @@ def sniff_file(path: Path | str) -> str:
     """`sniff` for a file on disk, reading no more than it needs (a zip's directory, an OLE file whole)."""
     with open(path, "rb") as fh:
         head = fh.read(8192)
-        if head[:4] in (b"PK\x03\x04", b"PK\x05\x06"):
+        if archive_kind(head) == "zip":
             return zip_kind(str(path))
         if head[:8] == _OLE:
             head += fh.read()
